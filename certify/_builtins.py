@@ -1,0 +1,46 @@
+"""Built-in problems, addressed as ``builtin:NAME``.  Each is an ordinary
+problem specification (the JSON contract), so it goes through the same loader."""
+
+from __future__ import annotations
+
+import copy
+
+from ._errors import ProblemError
+
+_BUILTINS: dict[str, dict] = {
+    # The embedded default: depth 3, whitened, 44 parameters; runs in seconds.
+    "demo": {
+        "dims": [3, 4, 4, 3],
+        "loss": {
+            "kind": "whitened",
+            "target": [[1.5, 0.25, -0.5], [0.0, 1.0, 0.75], [-0.25, 0.5, 1.25]],
+        },
+        "init": {"scheme": "balanced", "scale": 0.5, "seed": 1},
+    },
+    # Real data, regression (scikit-learn's bundled diabetes set).
+    "diabetes": {
+        "dims": [10, 8, 8, 1],
+        "loss": {"kind": "square", "dataset": "diabetes", "samples": 442},
+        "init": {"scheme": "balanced", "scale": 0.1, "seed": 0},
+    },
+    # Real data, classification as regression on one-hot targets (8x8 digits),
+    # 5,280 parameters.
+    "digits": {
+        "dims": [64, 64, 16, 10],
+        "loss": {"kind": "square", "dataset": "digits", "samples": 500},
+        "init": {"scheme": "xavier", "scale": 1.0, "seed": 0},
+    },
+}
+
+
+def builtin_names() -> list[str]:
+    return sorted(_BUILTINS)
+
+
+def builtin_spec(name: str) -> dict:
+    if name not in _BUILTINS:
+        raise ProblemError(
+            f"unknown built-in {name!r}; choose one of {', '.join('builtin:' + n for n in builtin_names())}",
+            "problem",
+        )
+    return copy.deepcopy(_BUILTINS[name])

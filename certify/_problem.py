@@ -1,0 +1,465 @@
+"""The problem model (SPEC S1): widths, loss, initial weights, flattening.
+
+A :class:`Problem` is immutable.  All numbers are binary64 values: a problem
+file's ``0.1`` means the double nearest to 1/10, and the mathematical problem
+the tool certifies is the one with exactly these doubles.  Data losses keep
+``X`` and ``Y``; their second-moment statistics (S1) are computed *exactly*
+as rationals (python-flint ``fmpq_mat``) so that every backend can enclose
+them rigorously.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._errors import ProblemError, TooLargeError
+
+# Size limits (documented in README).  A float64 parameter vector of 5e6
+# entries is 40 MB; the GD runner and the integrators keep O(10) of them.
+MAX_PARAMS = 5_000_000
+MAX_DATA_ENTRIES = 50_000_000
+MAX_DIM = 100_000
+MAX_DEPTH = 64
+
+LOSS_KINDS = ("whitened", "square")
+SCHEMES = ("balanced", "gaussian", "xavier")
+DATASETS = ("diabetes", "digits")
+
+
+# --------------------------------------------------------------------------
+# Losses
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class WhitenedLoss:
+    """``l(W) = 1/2 ||W - Phi||_F^2`` (S1)."""
+
+    target: np.ndarray  # d_N x d_0, float64
+
+    kind = "whitened"
+
+    def to_json(self) -> dict:
+        return {"kind": "whitened", "target": self.target.tolist()}
+
+
+@dataclass(frozen=True, eq=False)
+class SquareLoss:
+    """``l(W) = 1/(2m) ||W X - Y||_F^2`` (S1), seen through exact statistics."""
+
+    X: np.ndarray  # d_0 x m
+    Y: np.ndarray  # d_N x m
+    dataset: str | None = None
+
+    kind = "square"
+
+    @property
+    def m(self) -> int:
+        return self.X.shape[1]
+
+    @cached_property
+    def exact_stats(self):
+        """``(Sxx, Syx, c)`` as python-flint ``fmpq_mat``/``fmpq``, exactly:
+        ``Sxx = X X^T/m``, ``Syx = Y X^T/m``, ``c = tr(Y Y^T)/(2m)``."""
+        from flint import fmpq, fmpq_mat
+
+        X = _fmpq_mat(self.X)
+        Y = _fmpq_mat(self.Y)
+        m = fmpq(self.m)
+        Xt = X.transpose()
+        Sxx = (X * Xt) / m
+        Syx = (Y * Xt) / m
+        yy = fmpq(0)
+        for v in Y.entries():
+            yy += v * v
+        return Sxx, Syx, yy / (2 * m)
+
+    @cached_property
+    def float_stats(self):
+        """Nearest-double statistics ``(Sxx, Syx, c)`` (used by float kernels)."""
+        Sxx, Syx, c = self.exact_stats
+        return _fmpq_to_float(Sxx), _fmpq_to_float(Syx), float(Fraction(int(c.p), int(c.q)))
+
+    def to_json(self) -> dict:
+        return {"kind": "square", "X": self.X.tolist(), "Y": self.Y.tolist()}
+
+
+def _fmpq_mat(a: np.ndarray):
+    from flint import fmpq, fmpq_mat
+
+    rows, cols = a.shape
+    out = fmpq_mat(rows, cols)
+    for i in range(rows):
+        for j in range(cols):
+            fr = Fraction(float(a[i, j]))
+            out[i, j] = fmpq(fr.numerator, fr.denominator)
+    return out
+
+
+def _fmpq_to_float(M) -> np.ndarray:
+    out = np.empty((M.nrows(), M.ncols()))
+    for i in range(M.nrows()):
+        for j in range(M.ncols()):
+            v = M[i, j]
+            out[i, j] = float(Fraction(int(v.p), int(v.q)))  # correctly rounded
+    return out
+
+
+def fmpq_to_fractions(M) -> np.ndarray:
+    """An ``fmpq_mat`` as an object array of :class:`fractions.Fraction`."""
+    out = np.empty((M.nrows(), M.ncols()), dtype=object)
+    for i in range(M.nrows()):
+        for j in range(M.ncols()):
+            v = M[i, j]
+            out[i, j] = Fraction(int(v.p), int(v.q))
+    return out
+
+
+# --------------------------------------------------------------------------
+# Problem
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A deep linear network problem (SPEC S1).
+
+    ``dims = (d_0, ..., d_N)``; ``weights[j-1]`` is ``W_j`` of shape
+    ``(d_j, d_{j-1})``; ``loss`` is :class:`WhitenedLoss` or :class:`SquareLoss`.
+    ``name`` is informational (e.g. ``builtin:demo``).
+    """
+
+    dims: tuple[int, ...]
+    loss: WhitenedLoss | SquareLoss
+    weights: tuple[np.ndarray, ...]
+    name: str = ""
+    spec: dict = field(default_factory=dict, repr=False)  # the specification it came from
+
+    @property
+    def depth(self) -> int:
+        return len(self.dims) - 1
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        return [(self.dims[j + 1], self.dims[j]) for j in range(self.depth)]
+
+    @property
+    def n_params(self) -> int:
+        return sum(a * b for a, b in self.shapes)
+
+    @property
+    def theta0(self) -> np.ndarray:
+        """The initial point, flattened per S1."""
+        return flatten(self.weights)
+
+    def unflatten(self, theta) -> list:
+        return unflatten(theta, self.dims)
+
+    def to_json(self) -> dict:
+        """The resolved problem with explicit weights: self-contained and exact
+        (floats are written as round-trip reprs), so a certificate can be
+        re-checked with nothing else."""
+        return {
+            "dims": list(self.dims),
+            "loss": self.loss.to_json(),
+            "init": {"weights": [w.tolist() for w in self.weights]},
+            "name": self.name,
+        }
+
+    def with_weights(self, weights: Sequence[np.ndarray]) -> "Problem":
+        ws = tuple(np.array(w, dtype=np.float64) for w in weights)
+        _check_weights(ws, self.dims)
+        return Problem(self.dims, self.loss, ws, self.name, self.spec)
+
+
+def flatten(weights: Sequence) -> np.ndarray:
+    """S1 flattening: ``W_1`` row-major, then ``W_2``, ..., then ``W_N``."""
+    return np.concatenate([np.asarray(w).reshape(-1) for w in weights])
+
+
+def unflatten(theta, dims: Sequence[int]) -> list:
+    """Inverse of :func:`flatten` for widths ``dims``."""
+    theta = np.asarray(theta)
+    out, pos = [], 0
+    for j in range(len(dims) - 1):
+        r, c = dims[j + 1], dims[j]
+        out.append(theta[pos : pos + r * c].reshape(r, c))
+        pos += r * c
+    if pos != theta.shape[0]:
+        raise ProblemError(f"expected {pos} parameters, got {theta.shape[0]}", "theta")
+    return out
+
+
+# --------------------------------------------------------------------------
+# Loading and validation
+# --------------------------------------------------------------------------
+
+
+def _matrix(value: Any, fld: str, shape: tuple[int, int] | None = None) -> np.ndarray:
+    if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
+        raise ProblemError("expected a non-empty list of rows", fld)
+    ncols = len(value[0])
+    for i, row in enumerate(value):
+        if len(row) != ncols:
+            raise ProblemError(f"row {i} has {len(row)} entries, row 0 has {ncols}", fld)
+        for x in row:
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                raise ProblemError(f"entries must be numbers, got {x!r}", fld)
+    try:
+        a = np.array(value, dtype=np.float64)
+    except (ValueError, OverflowError) as e:
+        raise ProblemError(f"not a numeric matrix ({e})", fld) from e
+    if not np.all(np.isfinite(a)):
+        raise ProblemError("contains NaN or infinite entries", fld)
+    if shape is not None and a.shape != shape:
+        raise ProblemError(f"has shape {a.shape[0]}x{a.shape[1]}, expected {shape[0]}x{shape[1]}", fld)
+    return a
+
+
+def _check_weights(ws: Sequence[np.ndarray], dims: Sequence[int]) -> None:
+    for j, w in enumerate(ws):
+        exp = (dims[j + 1], dims[j])
+        if w.shape != exp:
+            raise ProblemError(f"has shape {w.shape}, expected {exp}", f"init.weights[{j}]")
+        if not np.all(np.isfinite(w)):
+            raise ProblemError("contains NaN or infinite entries", f"init.weights[{j}]")
+
+
+def _int(value: Any, fld: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ProblemError(f"expected an integer, got {value!r}", fld)
+    if value < minimum:
+        raise ProblemError(f"must be >= {minimum}, got {value}", fld)
+    return value
+
+
+def _number(value: Any, fld: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProblemError(f"expected a number, got {value!r}", fld)
+    v = float(value)
+    if not math.isfinite(v):
+        raise ProblemError(f"must be finite, got {value!r}", fld)
+    return v
+
+
+def check_size(dims: Sequence[int], m: int = 0) -> None:
+    """Refuse problems that would exhaust the machine (2 cores, 24 GiB)."""
+    n = sum(dims[j] * dims[j + 1] for j in range(len(dims) - 1))
+    if n > MAX_PARAMS:
+        raise TooLargeError(
+            f"problem has {n:,} parameters; at most {MAX_PARAMS:,} fit this tool's memory budget"
+        )
+    if m and (dims[0] + dims[-1]) * m > MAX_DATA_ENTRIES:
+        raise TooLargeError(
+            f"data has {(dims[0] + dims[-1]) * m:,} entries; at most {MAX_DATA_ENTRIES:,} are supported"
+        )
+
+
+def load_dataset(name: str, samples: int, d0: int, dN: int) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled datasets (no download).  Returns ``X`` (d_0 x m)
+    and ``Y`` (d_N x m).
+
+    ``diabetes``: 10 standardised features (mean 0, variance 1 over the
+    chosen samples), target centred and scaled to unit variance.
+    ``digits``: 64 pixels divided by 16, one-hot targets over 10 classes.
+    """
+    if name == "diabetes":
+        from sklearn.datasets import load_diabetes
+
+        data = load_diabetes(scaled=False)
+        X, y = data.data.astype(np.float64), data.target.astype(np.float64)
+        total, nfeat, nout = X.shape[0], 10, 1
+    elif name == "digits":
+        from sklearn.datasets import load_digits
+
+        data = load_digits()
+        X, y = data.data.astype(np.float64), data.target
+        total, nfeat, nout = X.shape[0], 64, 10
+    else:
+        raise ProblemError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}", "loss.dataset")
+    if samples > total:
+        raise ProblemError(f"dataset {name} has {total} samples, {samples} requested", "loss.samples")
+    if d0 != nfeat:
+        raise ProblemError(f"dataset {name} has {nfeat} features but dims[0] = {d0}", "dims")
+    if dN != nout:
+        raise ProblemError(f"dataset {name} has {nout} outputs but dims[-1] = {dN}", "dims")
+    X, y = X[:samples], y[:samples]
+    if name == "diabetes":
+        sd = X.std(axis=0)
+        if samples < 2 or np.any(sd == 0):
+            raise ProblemError("need at least 2 samples with non-constant features", "loss.samples")
+        X = (X - X.mean(axis=0)) / sd
+        ysd = y.std()
+        if ysd == 0:
+            raise ProblemError("target is constant on the chosen samples", "loss.samples")
+        Y = ((y - y.mean()) / ysd)[None, :]
+        return np.ascontiguousarray(X.T), np.ascontiguousarray(Y)
+    X = X / 16.0
+    Y = np.zeros((10, samples))
+    Y[y, np.arange(samples)] = 1.0
+    return np.ascontiguousarray(X.T), Y
+
+
+def _init_weights(init: dict, dims: Sequence[int]) -> tuple[np.ndarray, ...]:
+    if not isinstance(init, dict):
+        raise ProblemError("expected an object", "init")
+    if "weights" in init:
+        ws = init["weights"]
+        if not isinstance(ws, list) or len(ws) != len(dims) - 1:
+            raise ProblemError(f"expected a list of {len(dims) - 1} matrices", "init.weights")
+        out = tuple(
+            _matrix(w, f"init.weights[{j}]", (dims[j + 1], dims[j])) for j, w in enumerate(ws)
+        )
+        return out
+    scheme = init.get("scheme")
+    if scheme not in SCHEMES:
+        raise ProblemError(
+            f"expected 'weights' or 'scheme' in {{{', '.join(SCHEMES)}}}, got {scheme!r}", "init.scheme"
+        )
+    scale = _number(init.get("scale", 1.0 if scheme == "xavier" else 0.1), "init.scale")
+    if scale < 0:
+        raise ProblemError(f"must be >= 0, got {scale}", "init.scale")
+    seed = _int(init.get("seed", 0), "init.seed", 0)
+    return init_scheme(scheme, dims, scale, seed)
+
+
+def init_scheme(scheme: str, dims: Sequence[int], scale: float, seed: int) -> tuple[np.ndarray, ...]:
+    """Random initialisations (all from ``numpy.random.default_rng(seed)``).
+
+    - ``gaussian``: iid ``N(0, scale^2)`` entries.
+    - ``xavier``: iid uniform on ``[-a, a]``, ``a = scale * sqrt(6/(fan_in+fan_out))``
+      (Glorot & Bengio; the paper's experiments use scale 1).
+    - ``balanced``: draw the end-to-end matrix ``W`` with iid ``N(0, scale^2)``
+      entries, take its SVD ``W = U S V^T`` (rank ``r`` = smallest width), and set
+      ``W_1 = P_1 S^{1/N} V^T``, ``W_j = P_j S^{1/N} P_{j-1}^T``,
+      ``W_N = U S^{1/N} P_{N-1}^T`` with random orthonormal ``P_j`` (``d_j x r``):
+      then ``W_{j+1}^T W_{j+1} = P_j S^{2/N} P_j^T = W_j W_j^T`` and
+      ``W_{N:1} = W`` (up to rounding).
+    """
+    rng = np.random.default_rng(seed)
+    N = len(dims) - 1
+    shapes = [(dims[j + 1], dims[j]) for j in range(N)]
+    if scheme == "gaussian":
+        return tuple(scale * rng.standard_normal(s) for s in shapes)
+    if scheme == "xavier":
+        return tuple(
+            rng.uniform(-1.0, 1.0, s) * (scale * math.sqrt(6.0 / (s[0] + s[1]))) for s in shapes
+        )
+    if scheme == "balanced":
+        W = scale * rng.standard_normal((dims[-1], dims[0]))
+        U, S, Vt = np.linalg.svd(W, full_matrices=False)
+        r = min(dims)
+        U, S, Vt = U[:, :r], S[:r], Vt[:r, :]
+        root = S ** (1.0 / N)
+        P = [Vt.T]  # P_0 := V (d_0 x r)
+        for j in range(1, N):
+            q, _ = np.linalg.qr(rng.standard_normal((dims[j], r)))
+            P.append(q[:, :r])
+        P.append(U)  # P_N := U
+        return tuple((P[j + 1] * root) @ P[j].T for j in range(N))
+    raise ProblemError(f"unknown scheme {scheme!r}", "init.scheme")
+
+
+def problem_from_dict(spec: Any, name: str = "") -> Problem:
+    """Validate a problem specification (the JSON contract in README) and build it."""
+    if not isinstance(spec, dict):
+        raise ProblemError("a problem must be a JSON object", "problem")
+    unknown = set(spec) - {"dims", "loss", "init", "name", "comment"}
+    if unknown:
+        raise ProblemError(f"unknown field(s) {', '.join(sorted(unknown))}", "problem")
+    if "dims" not in spec:
+        raise ProblemError("missing", "dims")
+    dims = spec["dims"]
+    if not isinstance(dims, list) or len(dims) < 2:
+        raise ProblemError("expected a list [d0, ..., dN] with N >= 1", "dims")
+    dims = tuple(_int(d, f"dims[{i}]", 1) for i, d in enumerate(dims))
+    if len(dims) - 1 > MAX_DEPTH:
+        raise TooLargeError(f"depth {len(dims) - 1} exceeds the supported maximum {MAX_DEPTH}")
+    if max(dims) > MAX_DIM:
+        raise TooLargeError(f"width {max(dims)} exceeds the supported maximum {MAX_DIM}")
+    check_size(dims)
+    loss_spec = spec.get("loss")
+    if not isinstance(loss_spec, dict):
+        raise ProblemError("missing or not an object", "loss")
+    kind = loss_spec.get("kind")
+    if kind not in LOSS_KINDS:
+        raise ProblemError(f"expected one of {', '.join(LOSS_KINDS)}, got {kind!r}", "loss.kind")
+    if kind == "whitened":
+        if "target" not in loss_spec:
+            raise ProblemError("missing", "loss.target")
+        loss: WhitenedLoss | SquareLoss = WhitenedLoss(
+            _matrix(loss_spec["target"], "loss.target", (dims[-1], dims[0]))
+        )
+    else:
+        if "dataset" in loss_spec:
+            ds = loss_spec["dataset"]
+            if ds not in DATASETS:
+                raise ProblemError(f"unknown dataset {ds!r}; choose one of {', '.join(DATASETS)}", "loss.dataset")
+            samples = _int(loss_spec.get("samples", 0), "loss.samples", 1)
+            check_size(dims, samples)
+            X, Y = load_dataset(ds, samples, dims[0], dims[-1])
+            loss = SquareLoss(X, Y, dataset=ds)
+        else:
+            if "X" not in loss_spec or "Y" not in loss_spec:
+                raise ProblemError("needs 'X' and 'Y', or 'dataset'", "loss")
+            X = _matrix(loss_spec["X"], "loss.X")
+            if X.shape[0] != dims[0]:
+                raise ProblemError(f"has {X.shape[0]} rows, expected d0 = {dims[0]}", "loss.X")
+            check_size(dims, X.shape[1])
+            Y = _matrix(loss_spec["Y"], "loss.Y", (dims[-1], X.shape[1]))
+            loss = SquareLoss(X, Y)
+    if "init" not in spec:
+        raise ProblemError("missing", "init")
+    weights = _init_weights(spec["init"], dims)
+    _check_weights(weights, dims)
+    return Problem(dims, loss, weights, name or str(spec.get("name", "")), spec)
+
+
+def load_problem(source: str | Path | dict | Problem) -> Problem:
+    """Load a problem from ``builtin:NAME``, a JSON (or TOML) file, or a dict."""
+    if isinstance(source, Problem):
+        return source
+    if isinstance(source, dict):
+        return problem_from_dict(source)
+    s = str(source)
+    if s.startswith("builtin:"):
+        from ._builtins import builtin_spec
+
+        return problem_from_dict(builtin_spec(s[len("builtin:") :]), name=s)
+    path = Path(s)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ProblemError(f"no such file: {s}", "problem") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ProblemError(f"cannot read {s}: {e}", "problem") from e
+    if path.suffix.lower() == ".toml":
+        import tomllib
+
+        try:
+            spec = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ProblemError(f"{s} is not valid TOML ({e})", "problem") from e
+    else:
+        try:
+            spec = json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as e:
+            raise ProblemError(f"{s} is not valid JSON ({e.msg} at line {e.lineno})", "problem") from e
+        except ValueError as e:
+            raise ProblemError(f"{s}: {e}", "problem") from e
+    return problem_from_dict(spec, name=str(spec.get("name", path.name)) if isinstance(spec, dict) else "")
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"non-finite number {name} is not allowed")
