@@ -1,0 +1,47 @@
+"""Negative curvature (SPEC S3).
+
+``m(theta) = max(0, -lambda_min(Hf(theta)))``.  S3.1: since ``Hl >= 0``,
+``lambda_min(Hf) >= -||G||_2 lambda_max(C)`` with ``C`` the symmetric ``N x N``
+matrix with zero diagonal and ``C_ij = ||W_{N:j+1}||_2 ||W_{j-1:i+1}||_2
+||W_{i-1:1}||_2`` for ``i < j`` (proof: ``proofs/s3_1_curvature.py``).
+
+This module holds the float64 *estimate* of S3.1 (spectral norms from LAPACK,
+no rounding control) used for quick reports; the certified version over a tube
+lives with the validated integrator and uses :mod:`certify.arith`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def s31_C(N: int, prod_norm) -> np.ndarray:
+    """The matrix ``C`` of S3.1, given ``prod_norm(b, a)`` = (a bound of)
+    ``||W_{b:a}||_2`` for 1-based layers ``a <= b``; the empty product has norm 1."""
+    def pn(b, a):
+        return 1.0 if b < a else prod_norm(b, a)
+
+    C = np.zeros((N, N))
+    for i in range(1, N + 1):
+        for j in range(i + 1, N + 1):
+            C[i - 1, j - 1] = C[j - 1, i - 1] = pn(N, j + 1) * pn(j - 1, i + 1) * pn(i - 1, 1)
+    return C
+
+
+def curvature_estimate(obj, theta) -> dict:
+    """S3.1 evaluated in float64 (an ESTIMATE: no rounding control), plus the
+    exact-in-theory ``lambda_min`` from a dense eigen-solve when small."""
+    Ws = obj.weights(theta)
+    N = obj.N
+    P = obj.prefix_products(Ws)
+    G = obj.grad_l(P[-1])
+    g2 = float(np.linalg.norm(G, 2))
+    def prod_norm(b, a):
+        M = Ws[a - 1]
+        for l in range(a, b):
+            M = Ws[l] @ M
+        return float(np.linalg.norm(M, 2))
+
+    C = s31_C(N, prod_norm)
+    lam_C = float(np.linalg.eigvalsh(C)[-1]) if N > 1 else 0.0
+    return {"grad_l_norm2": g2, "lambda_max_C": lam_C, "mu_s31": g2 * lam_C}

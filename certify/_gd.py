@@ -1,0 +1,94 @@
+"""Gradient descent in float64 (SPEC S1): ``theta_{k+1} = theta_k - eta grad f(theta_k)``.
+
+The float iterates are defined by exactly this code (the order of operations
+matters for bit-reproducibility): per layer, ``W_j - eta * grad_j`` with the
+gradient of :meth:`certify.Objective.grad_weights`.  Certificates speak of
+the exact-arithmetic iterates; these floats are only centers (S4.5).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._derivatives import Objective
+from ._errors import BlowUpError, UsageError
+from ._problem import Problem, flatten
+
+BLOWUP_LOSS = 1e150
+
+
+def check_eta(eta) -> float:
+    try:
+        eta = float(eta)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"eta must be a number, got {eta!r}") from e
+    if not math.isfinite(eta) or eta <= 0:
+        raise UsageError(f"eta must be a finite number > 0, got {eta!r}")
+    return eta
+
+
+def check_steps(steps) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise UsageError(f"steps must be an integer >= 1, got {steps!r}")
+    return int(steps)
+
+
+@dataclass
+class GDRun:
+    """Float GD iterates at checkpoints ``ks`` (always including 0 and ``steps``)."""
+
+    eta: float
+    steps: int
+    ks: list[int] = field(default_factory=list)
+    thetas: list[np.ndarray] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+
+
+def gd_step(obj: Objective, Ws: list) -> tuple[float, list]:
+    """One float64 GD step on weight lists; returns (loss at Ws, new Ws)."""
+    P = obj.prefix_products(Ws)
+    S = obj.suffix_products(Ws)
+    G = obj.grad_l(P[-1])
+    loss = obj.loss_of_end_to_end(P[-1])
+    new = [Ws[j] - obj._eta * (S[j + 1].T @ G @ P[j].T) for j in range(obj.N)]
+    return loss, new
+
+
+def run_gd(problem: Problem, eta: float, steps: int, *, every: int = 1, progress=None) -> GDRun:
+    """Run ``steps`` GD steps from the problem's initial point; keep every
+    ``every``-th iterate (and the last).  Raises :class:`BlowUpError` when
+    the iteration diverges."""
+    eta = check_eta(eta)
+    steps = check_steps(steps)
+    if every < 1:
+        raise UsageError(f"every must be >= 1, got {every}")
+    obj = Objective(problem)
+    obj._eta = eta
+    Ws = [w.copy() for w in problem.weights]
+    run = GDRun(eta, steps)
+    with np.errstate(over="ignore", invalid="ignore"):
+        _iterate(obj, Ws, run, steps, every, eta, progress)
+    return run
+
+
+def _iterate(obj, Ws, run, steps, every, eta, progress):
+    for k in range(steps + 1):
+        if k < steps:
+            loss, new = gd_step(obj, Ws)
+        else:
+            loss = obj.loss_of_end_to_end(obj.prefix_products(Ws)[-1])
+        if not math.isfinite(loss) or loss > BLOWUP_LOSS:
+            raise BlowUpError(
+                f"gradient descent diverged at step {k} (loss {loss:.3g}) with eta={eta:g}; try a smaller eta"
+            )
+        if k % every == 0 or k == steps:
+            run.ks.append(k)
+            run.thetas.append(flatten(Ws))
+            run.losses.append(float(loss))
+        if progress is not None:
+            progress(k)
+        if k < steps:
+            Ws = new

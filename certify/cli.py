@@ -1,0 +1,279 @@
+"""The ``certify`` command line: a thin layer over the Python API.
+
+Every subcommand lives in one ``_cmd_*`` function that parses nothing itself
+and calls the API.  Errors the user can cause print one line on stderr and
+exit 2; tables go to stdout, progress bars to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from ._errors import CertifyError, UsageError
+
+EPILOG = """\
+PROBLEM is a JSON/TOML problem file or builtin:NAME ({builtins}).
+Exit codes: 0 success, 1 a check failed, 2 bad input or usage, 3 internal error.
+Docs: README.md. Every number printed as *certified* is a rigorous bound
+(rounding accounted for); everything else is labelled an estimate.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2)."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_float(name):
+    def conv(s):
+        try:
+            v = float(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {s!r}")
+        if not (v > 0) or v == float("inf"):
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {s!r}")
+        return v
+
+    return conv
+
+
+def _positive_int(name):
+    def conv(s):
+        try:
+            v = int(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {s!r}")
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be >= 1, got {v}")
+        return v
+
+    return conv
+
+
+def _dims(s):
+    try:
+        dims = [int(x) for x in s.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--dims must be comma-separated integers, got {s!r}")
+    if len(dims) < 2 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"--dims needs at least two positive widths d0,...,dN, got {s!r}")
+    return dims
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ._builtins import builtin_names
+
+    p = _Parser(
+        prog="certify",
+        description=(
+            "Certified, re-checkable numbers about gradient descent (GD) versus "
+            "gradient flow (GF) on deep linear networks (SPEC S1-S6)."
+        ),
+        epilog=EPILOG.format(builtins=", ".join("builtin:" + n for n in builtin_names())),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    d = sub.add_parser(
+        "demo",
+        help="the main job on the embedded default problem (builtin:demo)",
+        description="Load builtin:demo (depth 3, whitened), verify its derivatives against exact "
+        "rational arithmetic, run GD and report the loss and the S3.1 curvature bound along the way.",
+    )
+    d.add_argument("--eta", type=_positive_float("--eta"), default=0.01, help="GD step size (default 0.01)")
+    d.add_argument("--steps", type=_positive_int("--steps"), default=1000, help="GD steps (default 1000)")
+    d.add_argument("--every", type=_positive_int("--every"), default=100, help="report every S steps (default 100)")
+    d.set_defaults(func=_cmd_demo)
+
+    dv = sub.add_parser(
+        "derive",
+        help="derive gradient and Hessian with sympy; evaluate them at a problem's initial point",
+        description="Print the gradient (S2.1) and Hessian quadratic form (S2.2) derived by sympy from "
+        "the loss itself, for a problem or for --dims.  With --eval --json, print the loss, the "
+        "gradient (flattened per S1) and the dense Hessian (up to 2000 parameters) at the problem's "
+        "initial point, computed in float64.",
+        epilog="examples:\n  certify derive --dims 2,3,2 --latex\n  certify derive builtin:demo --eval --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dv.add_argument("problem", nargs="?", metavar="PROBLEM")
+    dv.add_argument("--dims", type=_dims, help="widths d0,d1,...,dN (instead of PROBLEM)")
+    dv.add_argument("--loss", choices=["whitened", "square"], help="loss (default: the problem's, else whitened)")
+    dv.add_argument("--latex", action="store_true", help="LaTeX instead of plain text")
+    dv.add_argument("--eval", action="store_true", help="evaluate at the problem's initial point")
+    dv.add_argument("--json", action="store_true", help="with --eval: JSON output")
+    dv.set_defaults(func=_cmd_derive)
+
+    pr = sub.add_parser(
+        "proofs",
+        help="run every lemma check in proofs/ and print a table",
+        description="Run the symbolic/exact check of every lemma the tool relies on (proofs/). "
+        "Exit 0 only if all pass.",
+    )
+    pr.add_argument("--json", action="store_true", help="JSON output")
+    pr.set_defaults(func=_cmd_proofs)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return p
+
+
+# Later modules (flow, gap, conditions, check) register their subcommands here.
+_EXTRA_COMMANDS: list = []
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except CertifyError as e:
+        print(f"certify: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("certify: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # never a traceback for the user
+        if os.environ.get("CERTIFY_DEBUG"):
+            raise
+        msg = str(e).splitlines()[0] if str(e) else ""
+        print(
+            f"certify: internal error: {type(e).__name__}: {msg} "
+            "(a bug; rerun with CERTIFY_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+# ---------------------------------------------------------------------------
+# output helpers
+# ---------------------------------------------------------------------------
+
+
+def console(stderr=False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=200 if not stderr else None)
+
+
+def table(title, columns, rows):
+    """A plain-text table (title printed by the caller on its own line)."""
+    from rich.table import Table
+
+    t = Table(box=None, pad_edge=False, header_style="bold")
+    for c in columns:
+        t.add_column(c, justify="right" if c not in ("lemma", "statement", "status", "name", "what") else "left")
+    for r in rows:
+        t.add_row(*[str(x) for x in r])
+    return t
+
+
+def progress_bar(total, description):
+    """A rich progress bar on stderr (silent when stderr is not a terminal)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console(stderr=True), transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+
+
+# ---------------------------------------------------------------------------
+# commands
+# ---------------------------------------------------------------------------
+
+
+def _cmd_demo(args) -> int:
+    from . import api
+
+    out = console()
+    report = api.demo_report(eta=args.eta, steps=args.steps, every=args.every)
+    out.print(f"[bold]certify demo[/bold]: {report['problem']} "
+              f"(dims {report['dims']}, {report['n_params']} parameters, whitened loss)")
+    v = report["derivatives"]
+    out.print(
+        f"derivatives (S2.1, S2.2): float64 kernel vs exact rational arithmetic at theta_0: "
+        f"loss rel. err {v['loss_rel_err']:.1e}, gradient rel. err {v['grad_rel_err']:.1e}, "
+        f"Hessian rel. err {v['hessian_rel_err']:.1e} -> {'verified' if v['ok'] else 'MISMATCH'}"
+    )
+    rows = [
+        (k, f"{t:g}", f"{loss:.6e}", f"{mu:.4e}", f"{lam:.4e}")
+        for k, t, loss, mu, lam in zip(report["k"], report["t"], report["loss"], report["mu_s31"], report["lambda_min"])
+    ]
+    out.print(f"GD, eta={args.eta:g}, {args.steps} steps (estimates: float64, no rounding control)")
+    out.print(table(None, ["k", "t", "loss", "S3.1 bound m", "-lambda_min(Hf)"], rows))
+    out.print("S3.1 bound m = ||G||_2 lambda_max(C) >= -lambda_min(Hf) (proofs/s3_1_curvature.py); "
+              "both columns here are float64 estimates.")
+    return 0 if v["ok"] else 1
+
+
+def _cmd_derive(args) -> int:
+    from . import api
+
+    if args.problem is None and args.dims is None:
+        raise UsageError("give a PROBLEM or --dims d0,...,dN (see 'certify derive --help')")
+    if args.problem is not None and args.dims is not None:
+        raise UsageError("give either a PROBLEM or --dims, not both")
+    if args.eval:
+        if args.problem is None:
+            raise UsageError("--eval needs a PROBLEM (its initial point is where derivatives are evaluated)")
+        res = api.evaluate_derivatives(args.problem)
+        if args.json:
+            sys.stdout.write(json.dumps(res, allow_nan=False) + "\n")
+        else:
+            out = console()
+            out.print(f"loss = {res['loss']!r}")
+            out.print(f"||grad|| = {sum(g * g for g in res['grad']) ** 0.5!r}")
+            if "hessian" in res:
+                import numpy as np
+
+                ev = np.linalg.eigvalsh(np.array(res["hessian"]))
+                out.print(f"Hessian eigenvalues (estimate): min {ev[0]!r}, max {ev[-1]!r}")
+        return 0
+    if args.json:
+        raise UsageError("--json goes with --eval")
+    if args.problem is not None:
+        from ._problem import load_problem
+
+        prob = load_problem(args.problem)
+        N, loss = prob.depth, args.loss or prob.loss.kind
+    else:
+        N, loss = len(args.dims) - 1, args.loss or "whitened"
+    from ._symbolic import derivation_report
+
+    sys.stdout.write(derivation_report(N, loss, latex=args.latex).rstrip("\n") + "\n")
+    return 0
+
+
+def _cmd_proofs(args) -> int:
+    import proofs
+
+    t0 = time.perf_counter()
+    results = proofs.run_all()
+    ok = all(r.status == "pass" for r in results)
+    if args.json:
+        sys.stdout.write(json.dumps([r.__dict__ for r in results], indent=1) + "\n")
+    else:
+        out = console()
+        rows = [(r.lemma, r.title, r.status, f"{r.seconds:.2f}s", r.detail[:90]) for r in results]
+        out.print("proofs/: each lemma's statement with its exact or symbolic check")
+        out.print(table(None, ["lemma", "statement", "status", "time", "what"], rows))
+        out.print(f"{sum(r.status == 'pass' for r in results)}/{len(results)} lemmas pass "
+                  f"({time.perf_counter() - t0:.1f}s)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
