@@ -1,0 +1,592 @@
+"""Validated gradient-flow enclosure (SPEC S4.1 + S4.3).
+
+Each step ``[t, t+h]`` of the integration:
+
+1. **Candidate.**  ``y(s) = sum_{i<=p} a_i s^i``: the order-``p`` Taylor
+   polynomial of the GF solution through the current center ``c`` (S2.3,
+   :func:`certify._series.gf_taylor`), computed in the backend's approximate
+   arithmetic.  Its coefficients are then taken as *exact* numbers (float64
+   values, or Arb midpoints): ``y`` is a fixed polynomial curve.
+2. **Defect (rigorous).**  ``D(s) = y'(s) + grad f(y(s))`` is a polynomial in
+   ``s``.  Its coefficients up to order ``q = p`` are computed in ball
+   arithmetic with the same Cauchy-product recursion; all higher-order terms
+   are bounded through norms (a Taylor model: polynomial part + remainder
+   bound valid for ``s`` in ``[0, h]``, with ``||AB||_F <= ||A||_F ||B||_F``).
+   ``delta >= sup_{[0,h]} ||D(s)||``.
+3. **Tube and curvature (S3.1).**  For every point ``z`` within ``rho`` of
+   ``y([0,h])`` each layer satisfies ``||Z_j - a_{j,0}||_F <= r_j :=
+   sum_{i>=1} ||a_{j,i}||_F h^i + rho``.  Then ``||Z_{b:a}||_2 <=
+   ||A_{b:a}||_2 + prod (n_l + r_l) - prod n_l`` (``n_l >= ||a_{l,0}||_2``,
+   expand the product), likewise ``||G(z)||_2``; S3.1 gives ``mu >=
+   -lambda_min(Hf(z))`` with ``lambda_max(C)`` bounded by the Collatz-Wielandt
+   inequality ``rho(C) <= max_i (Cx)_i / x_i`` (any ``x > 0``; ``C >= 0``).
+4. **Gronwall (S4.1).**  ``e(h) = exp(mu h) e_0 + delta (exp(mu h) - 1)/mu``
+   (outward rounded); ``mu >= 0`` so ``e`` is increasing on the step and the
+   lemma applies when ``e(h) < rho``.  Otherwise ``rho`` is enlarged, then
+   ``h`` halved.
+5. **Re-centering.**  ``y(h)`` is evaluated in ball arithmetic; the new center
+   is its midpoint ``c'`` and ``e_0' = e(h) + ||y(h) - c'||`` (upper bound).
+
+Result: at every checkpoint a ball ``B(c, e)`` that provably contains
+``theta(t)`` (2-norm of the flattened parameter vector, S1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ._errors import BlowUpError, EnclosureError, UsageError
+from ._problem import Problem, SquareLoss, fmpq_to_fractions
+from ._series import GradientSeries, gf_taylor
+
+U = 2.0**-53
+TINY = 2.0**-1060
+
+
+def _up(x: float, n: int) -> float:
+    """Upper bound of the exact value of a nonnegative expression whose
+    floating-point evaluation (round to nearest, ``n`` operations, no overflow)
+    gave ``x`` (proofs/s4_6_rounding.py): ``x (1 + 2(n+2)u) + 2(n+2) 2^-1060``
+    (the last term covers underflow generously)."""
+    return x * (1.0 + 2.0 * (n + 2) * U) + 2.0 * (n + 2) * TINY
+
+
+# ---------------------------------------------------------------------------
+# rigorous scalar helpers (python-flint arb; conversions rounded outward)
+# ---------------------------------------------------------------------------
+
+
+def _arb(x):
+    from flint import arb
+
+    if isinstance(x, Fraction):
+        from flint import fmpq
+
+        return arb(fmpq(x.numerator, x.denominator))
+    return arb(x)
+
+
+def _hi(a) -> float:
+    """A float >= every point of the arb ``a``."""
+    v = float(a.upper())
+    return float(np.nextafter(v, math.inf)) if math.isfinite(v) else math.inf
+
+
+def _lo(a) -> float:
+    v = float(a.lower())
+    return float(np.nextafter(v, -math.inf)) if math.isfinite(v) else -math.inf
+
+
+def gronwall_update(e0: float, mu: float, delta: float, h) -> float:
+    """Upper bound of ``exp(mu h) e0 + delta (exp(mu h) - 1)/mu`` (limit
+    ``delta h`` at ``mu = 0``) for ``e0, delta >= 0``, any real ``mu`` (S4.2)."""
+    from flint import arb
+
+    H = _arb(h)
+    M = arb(mu)
+    E = (M * H).exp()
+    if mu == 0:
+        growth = H
+    else:
+        # (exp(mu h) - 1)/mu = h * expm1(mu h)/(mu h): use arb's expm1 for accuracy
+        growth = (M * H).expm1() / M
+    return _hi(E * arb(e0) + arb(delta) * growth)
+
+
+# ---------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class FlowStep:
+    """Per-step data that makes the step re-checkable (S4.1 / S4.3)."""
+
+    t0: Fraction
+    h: Fraction
+    order: int
+    e0: float  # radius at the step start
+    delta: float  # defect bound on the step
+    mu: float  # curvature bound on the tube (S3.1)
+    rho: float  # tube radius
+    e1: float  # Gronwall radius at the step end (before re-centering)
+    jump: float  # re-centering error
+
+    def to_json(self) -> dict:
+        return {
+            "t0": _frac_str(self.t0), "h": _frac_str(self.h), "order": self.order, "e0": self.e0,
+            "delta": self.delta, "mu": self.mu, "rho": self.rho, "e1": self.e1, "jump": self.jump,
+            "lemmas": ["S4.1", "S4.3", "S3.1"],
+        }
+
+
+@dataclass
+class FlowCheckpoint:
+    t: Fraction
+    center: list  # float64 array (float64 backend) or list of decimal strings (arb)
+    radius: float
+    loss: float  # float estimate of the loss at the center
+    steps: int  # integrator steps taken so far
+
+
+@dataclass
+class FlowEnclosure:
+    problem: Problem
+    backend: str
+    prec: int
+    t_end: Fraction
+    checkpoints: list[FlowCheckpoint] = field(default_factory=list)
+    steps: list[FlowStep] = field(default_factory=list)
+
+
+def _frac_str(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+# ---------------------------------------------------------------------------
+# the integrator
+# ---------------------------------------------------------------------------
+
+
+class _Model:
+    """The problem's loss data in one backend (balls) and in approximate form."""
+
+    def __init__(self, problem: Problem, ctx):
+        self.ctx = ctx
+        self.N = problem.depth
+        loss = problem.loss
+        self.square = isinstance(loss, SquareLoss)
+        if self.square:
+            Sxx, Syx, _ = loss.exact_stats
+            self.Sxx = ctx.matrix(fmpq_to_fractions(Sxx))
+            self.Syx = ctx.matrix(fmpq_to_fractions(Syx))
+            self.sxx_f = self.Sxx.norm_f_upper()
+            self.sxx_2 = spectral_upper(self.Sxx)
+            fs = loss.float_stats
+            self.Sxx_approx, self.Syx_approx = fs[0], fs[1]
+        else:
+            self.Phi = ctx.matrix(np.asarray(loss.target, dtype=np.float64))
+            self.Phi_approx = np.asarray(loss.target, dtype=np.float64)
+
+    # ball versions (rigorous)
+    def g0(self, P):
+        return P @ self.Sxx - self.Syx if self.square else P - self.Phi
+
+    def glin(self, P):
+        return P @ self.Sxx if self.square else P
+
+
+def _layer_norms_poly(coeffs: Sequence, h_up: float) -> tuple[list[float], float]:
+    """Norm upper bounds of the coefficients and of ``sum_{i>=1} ||a_i|| h^i``."""
+    norms = [c.norm_f_upper() for c in coeffs]
+    hp = np.array([h_up**i for i in range(len(norms))])
+    n = np.array(norms)
+    return norms, _up(float(np.sum(n[1:] * hp[1:])), 3 * len(norms) + 2)
+
+
+class _TM:
+    """Norm data of a truncated power series: ``alpha_i >= ||c_i||_F h^i`` for
+    ``i <= q`` and remainder ``r >= sup_{[0,h]} ||tail||_F``."""
+
+    __slots__ = ("alpha", "r")
+
+    def __init__(self, alpha: np.ndarray, r: float):
+        self.alpha, self.r = alpha, r
+
+    @property
+    def sup(self) -> float:
+        return _up(float(np.sum(self.alpha)) + self.r, len(self.alpha) + 2)
+
+    def times(self, other: "_TM", alpha_c: np.ndarray) -> "_TM":
+        """Remainder of the product (coefficients ``alpha_c`` already computed)."""
+        q = len(self.alpha) - 1
+        a, b = self.alpha, other.alpha
+        # sum_{i+j>q} a_i b_j  = sum_i a_i * (sum_{j>q-i} b_j)
+        tail_b = np.concatenate([np.cumsum(b[::-1])[::-1], [0.0]])  # tail_b[k] = sum_{j>=k} b_j
+        high = float(np.sum(a * tail_b[np.minimum(q - np.arange(q + 1) + 1, q + 1)]))
+        high = _up(high, 3 * q + 6)
+        sa = float(np.sum(a))
+        sb = float(np.sum(b))
+        r = _up(high + self.r * (sb + other.r) + sa * other.r, 3 * q + 12)
+        return _TM(alpha_c, r)
+
+
+def _alpha(coeffs: Sequence, hpow: np.ndarray) -> np.ndarray:
+    n = np.array([c.norm_f_upper() for c in coeffs])
+    return n * hpow * (1.0 + 4 * U)  # one rounding per entry, inflated
+
+
+def enclose_flow(
+    problem: Problem,
+    t_end,
+    *,
+    checkpoints: int | Sequence = 10,
+    backend: str = "float64",
+    prec: int | None = None,
+    order: int | None = None,
+    max_steps: int = 100_000,
+    eval_times: Sequence | None = None,
+    on_eval: Callable | None = None,
+    progress: Callable | None = None,
+) -> FlowEnclosure:
+    """Validated enclosure of the gradient flow of ``problem`` on ``[0, t_end]``.
+
+    ``checkpoints``: a number ``K`` (equally spaced, ``t_end`` included) or
+    explicit times.  ``eval_times`` (sorted) with ``on_eval(t, center_ball,
+    radius)`` reports enclosures at arbitrary times inside steps.  Raises
+    :class:`EnclosureError` when the tube cannot be validated.
+    """
+    from .arith import get_context
+
+    t_end = _to_fraction(t_end, "t_end")
+    if t_end <= 0:
+        raise UsageError(f"t_end must be > 0, got {float(t_end)}")
+    if isinstance(checkpoints, int):
+        if checkpoints < 1:
+            raise UsageError(f"checkpoints must be >= 1, got {checkpoints}")
+        cps = [t_end * Fraction(k, checkpoints) for k in range(1, checkpoints + 1)]
+    else:
+        cps = sorted(_to_fraction(c, "checkpoint") for c in checkpoints)
+        if not cps or cps[0] <= 0 or cps[-1] > t_end:
+            raise UsageError("checkpoints must lie in (0, t_end]")
+    ctx = get_context(backend, prec=prec) if prec else get_context(backend)
+    prec_bits = getattr(ctx, "prec", 53)
+    digits = prec_bits * math.log10(2)
+    p = order or (16 if backend == "float64" else max(16, int(0.55 * digits)))
+    evals = [] if eval_times is None else sorted(_to_fraction(t, "eval time") for t in eval_times)
+    res = FlowEnclosure(problem, backend, prec_bits, t_end)
+    with ctx:
+        model = _Model(problem, ctx)
+        centers = [ctx.matrix(np.asarray(w, dtype=np.float64)) for w in problem.weights]
+        t, e = Fraction(0), 0.0
+        res.checkpoints.append(_checkpoint(problem, t, centers, e, 0, backend))
+        ev_i = 0
+        while ev_i < len(evals) and evals[ev_i] == 0:
+            on_eval(Fraction(0), centers, 0.0)
+            ev_i += 1
+        cp_i = 0
+        nsteps = 0
+        h_next = None
+        while cp_i < len(cps):
+            if nsteps >= max_steps:
+                raise EnclosureError(f"maximum number of steps ({max_steps}) reached at t={float(t):.6g}; increase max_steps")
+            coeffs = _candidate(model, centers, p, backend)
+            h = _choose_step(coeffs, p, prec_bits, centers)
+            if h_next is not None:
+                h = min(h, h_next * 2)
+            h = min(h, cps[cp_i] - t)
+            step = None
+            for _attempt in range(40):
+                step = _validate(model, coeffs, p, h, e)
+                if step is not None:
+                    break
+                h = h / 2
+            if step is None or h < Fraction(1, 2**60):
+                raise EnclosureError(
+                    f"step size underflow at t={float(t):.6g}: the tube cannot be validated "
+                    "(curvature too adverse or the flow blows up); try a higher --prec or a shorter --t-end"
+                )
+            e1, delta, mu, rho, tube = step
+            h_next = h
+            # intermediate evaluations inside this step
+            while ev_i < len(evals) and evals[ev_i] <= t + h:
+                s = evals[ev_i] - t
+                yb = _horner(coeffs, s)
+                on_eval(evals[ev_i], yb, e1)
+                ev_i += 1
+            yb = _horner(coeffs, h)
+            new_centers = [b.center() for b in yb]
+            jump = _vec_norm_up([(b - c).norm_f_upper() for b, c in zip(yb, new_centers)])
+            e_new = _up(e1 + jump, 1)
+            if not math.isfinite(e_new):
+                raise BlowUpError(f"enclosure radius overflowed at t={float(t):.6g}")
+            res.steps.append(FlowStep(t, h, p, e, delta, mu, rho, e1, jump))
+            t, e, centers = t + h, e_new, new_centers
+            nsteps += 1
+            if progress is not None:
+                progress(float(t))
+            if t == cps[cp_i]:
+                res.checkpoints.append(_checkpoint(problem, t, centers, e, nsteps, backend))
+                cp_i += 1
+    return res
+
+
+def _to_fraction(x, name) -> Fraction:
+    if isinstance(x, Fraction):
+        return x
+    try:
+        if isinstance(x, str):
+            q = Fraction(x)
+        else:
+            xf = float(x)
+            if not math.isfinite(xf):
+                raise ValueError
+            q = Fraction(xf) if not isinstance(x, int) else Fraction(x)
+    except (ValueError, TypeError, ZeroDivisionError) as exc:
+        raise UsageError(f"{name} must be a finite number, got {x!r}") from exc
+    return q
+
+
+def _checkpoint(problem, t, centers, e, nsteps, backend) -> FlowCheckpoint:
+    from ._derivatives import Objective
+
+    mids = [c.mid() for c in centers]
+    flat = np.concatenate([m.reshape(-1) for m in mids])
+    loss = float(Objective(problem).loss(flat))
+    if backend == "float64":
+        center = flat
+    else:
+        center = [s for c in centers for row in c.mid_strings(0) for s in row]
+    return FlowCheckpoint(t, center, e, loss, nsteps)
+
+
+def _candidate(model: _Model, centers, p: int, backend: str):
+    """Taylor coefficients of the GF through the centers, as exact ball matrices."""
+    ctx = model.ctx
+    if backend == "float64":
+        W0 = [c.mid() for c in centers]
+        if model.square:
+            Sxx, Syx = model.Sxx_approx, model.Syx_approx
+            W, _ = gf_taylor(W0, p, lambda P: P @ Sxx - Syx, lambda P: P @ Sxx, lambda x, k: x / k)
+        else:
+            Phi = model.Phi_approx
+            W, _ = gf_taylor(W0, p, lambda P: P - Phi, lambda P: P, lambda x, k: x / k)
+        for layer in W:
+            for c in layer:
+                if not np.all(np.isfinite(c)):
+                    raise BlowUpError("the Taylor coefficients overflowed: the flow blows up")
+        return [[ctx.matrix(c) for c in layer] for layer in W]
+    # arb: compute in balls, keep the (exact) midpoints
+    W, _ = gf_taylor(centers, p, model.g0, model.glin, lambda x, k: (x * Fraction(1, k)).center())
+    return W
+
+
+def _choose_step(coeffs, p, prec_bits, centers) -> Fraction:
+    """Step from the last coefficients: ``||a_i|| h^i <= tol`` for ``i = p-1, p``."""
+    scale = 1.0 + math.sqrt(sum(c.norm_f_upper() ** 2 for c in centers))
+    tol = scale * 2.0 ** (-prec_bits) if prec_bits <= 1000 else 0.0
+    hs = []
+    for i in (p - 1, p):
+        n = math.sqrt(sum(layer[i].norm_f_upper() ** 2 for layer in coeffs))
+        if n > 0 and tol > 0:
+            hs.append((tol / n) ** (1.0 / i))
+    h = min(hs) if hs else 1.0
+    h = min(h, 1.0)
+    # a dyadic step with a short mantissa keeps s^i cheap to enclose
+    if h <= 0 or not math.isfinite(h):
+        raise EnclosureError("cannot choose a step (non-finite Taylor coefficients)")
+    k = math.floor(math.log2(h))
+    return Fraction(math.floor(h / 2.0**k * 16), 16) * Fraction(2) ** k
+
+
+def _horner(coeffs, s: Fraction):
+    """``y(s)`` as balls, per layer."""
+    out = []
+    for layer in coeffs:
+        acc = layer[-1]
+        for c in reversed(layer[:-1]):
+            acc = acc * s + c
+        out.append(acc)
+    return out
+
+
+def _vec_norm_up(norms: Sequence[float]) -> float:
+    s = _up(float(np.sum(np.square(norms))), 2 * len(norms) + 2)
+    return float(np.nextafter(math.sqrt(s), math.inf))
+
+
+def _validate(model: _Model, coeffs, p: int, h: Fraction, e0: float):
+    """Rigorous defect, tube and Gronwall for one step; ``None`` if the tube fails."""
+    N = model.N
+    q = p
+    from flint import arb
+
+    h_up = _hi(_arb(h))
+    hpow = np.array([h_up**i for i in range(q + 1)]) * (1.0 + 2 * (q + 2) * U)
+    # --- gradient series along y in ball arithmetic (orders 0..q) ------------
+    gs = GradientSeries(N, model.g0, model.glin)
+    zero = [c[0] * 0 for c in coeffs]
+    for j in range(N):
+        gs.W[j].extend(coeffs[j])
+        gs.W[j].extend([zero[j]] * (q + 1 - len(coeffs[j])))
+    for _ in range(q + 1):
+        gs.advance()
+    # --- norm bookkeeping (Taylor-model remainders) ---------------------------
+    W_tm = [_TM(_alpha(gs.W[j][: q + 1], hpow), 0.0) for j in range(N)]
+    P_tm = [W_tm[0]]
+    for j in range(1, N):
+        P_tm.append(W_tm[j].times(P_tm[j - 1], _alpha(gs.P[j], hpow)))
+    S_tm = [None] * N
+    S_tm[N - 1] = W_tm[N - 1]
+    for j in range(N - 2, -1, -1):
+        S_tm[j] = S_tm[j + 1].times(W_tm[j], _alpha(gs.S[j], hpow))
+    rG = P_tm[N - 1].r * (model.sxx_f * (1 + 4 * U)) if model.square else P_tm[N - 1].r
+    G_tm = _TM(_alpha(gs.G, hpow), _up(rG, 2))
+    delta_sq = 0.0
+    for j in range(N):
+        Q_tm = G_tm if j == 0 else G_tm.times(P_tm[j - 1], _alpha(gs.Q[j], hpow))
+        g_tm = Q_tm if j == N - 1 else S_tm[j + 1].times(Q_tm, _alpha(gs.grad[j], hpow))
+        # defect coefficients D_i = (i+1) a_{i+1} + grad_i, i <= q
+        dn = []
+        for i in range(q + 1):
+            gi = gs.grad[j][i]
+            if i + 1 <= p:
+                gi = gi + coeffs[j][i + 1] * (i + 1)
+            dn.append(gi.norm_f_upper())
+        dj = _up(float(np.sum(np.array(dn) * hpow)) + g_tm.r, 3 * q + 8)
+        delta_sq += dj * dj
+    delta = float(np.nextafter(math.sqrt(_up(delta_sq, 2 * N + 2)), math.inf))
+    if not math.isfinite(delta):
+        return None
+    # --- tube: range of y on [0, h] per layer ----------------------------------
+    yrange = []
+    for j in range(N):
+        norms = np.array([c.norm_f_upper() for c in coeffs[j][1:]])
+        yrange.append(_up(float(np.sum(norms * hpow[1 : len(norms) + 1])), 3 * len(norms) + 4))
+    rho = max(4.0 * (e0 + delta * float(h)), 1e-300)
+    for _ in range(6):
+        mu = _s31_on_tube(model, coeffs, [yr + rho for yr in yrange])
+        if not math.isfinite(mu):
+            return None
+        e1 = gronwall_update(e0, mu, delta, h)
+        if e1 < rho:
+            return e1, delta, mu, rho, yrange
+        rho = 2.0 * e1
+    return None
+
+
+SPECTRAL_POWER_SQUARINGS = 5
+
+
+def spectral_upper(M) -> float:
+    """Rigorous upper bound of ``sup ||X||_2`` over the ball ``M``:
+    ``||X||_2^2 = lambda_max(B)``, ``B = X^T X`` (or ``X X^T``, the smaller),
+    and ``lambda_max(B)^k = ||B^k||_2 <= ||B^k||_F`` for ``k = 2^s``; ``B^k``
+    by ``s`` rigorous squarings of ``B / c`` (``c`` a float scale against
+    overflow).  Overestimates by at most ``rank^(1/(2k))`` (1.07 for rank 64,
+    ``s = 5``); never worse than the backend's own bound."""
+    own = M.norm_2_upper()
+    rows, cols = M.shape
+    if min(rows, cols) == 1:
+        return min(own, M.norm_f_upper())
+    B = M.T @ M if cols <= rows else M @ M.T
+    c = B.norm_f_upper()
+    if not (c > 0) or not math.isfinite(c):
+        return own
+    B = B * (1.0 / c)
+    # B/c is enclosed exactly as computed; the bound is rescaled by c below
+    k = 1
+    for _ in range(SPECTRAL_POWER_SQUARINGS):
+        B = B @ B
+        k *= 2
+    from flint import arb
+
+    bound = (arb(B.norm_f_upper()) ** (arb(1) / (2 * k))) * arb(c).sqrt()
+    return min(own, _hi(bound))
+
+
+def _s31_on_tube(model: _Model, coeffs, r: Sequence[float]) -> float:
+    """Rigorous upper bound of ``-lambda_min(Hf)`` over the set where every layer
+    lies within ``r_j`` (Frobenius) of the candidate's start (S3.1)."""
+    from flint import arb
+
+    N = model.N
+    if N == 1:
+        return 0.0  # f is convex (Hf = Hl >= 0)
+    W0 = [layer[0] for layer in coeffs]
+    n = [spectral_upper(w) for w in W0]
+    # partial products of the centers, rigorous spectral-norm bounds, with the
+    # perturbation term prod(n + r) - prod(n) over the layers involved
+    def pnorm(b, a):  # 1-based inclusive, a <= b
+        M = W0[a - 1]
+        for l in range(a, b):
+            M = W0[l] @ M
+        base = arb(spectral_upper(M))
+        up_p, lo_p = arb(1), arb(1)
+        for l in range(a - 1, b):
+            up_p *= arb(n[l]) + arb(r[l])
+            lo_p *= arb(n[l])
+        return base + (up_p - lo_p)
+
+    cache = {}
+
+    def pn(b, a):
+        if b < a:
+            return arb(1)
+        if (b, a) not in cache:
+            cache[(b, a)] = pnorm(b, a)
+        return cache[(b, a)]
+
+    C = [[arb(0)] * N for _ in range(N)]
+    for i in range(1, N + 1):
+        for j in range(i + 1, N + 1):
+            C[i - 1][j - 1] = C[j - 1][i - 1] = pn(N, j + 1) * pn(j - 1, i + 1) * pn(i - 1, 1)
+    # ||G(z)||_2 <= ||G(center)||_2 + (prod(n+r) - prod n) [* ||Sxx||_2]
+    P = W0[0]
+    for l in range(1, N):
+        P = W0[l] @ P
+    G = model.g0(P)
+    dP = pn(N, 1) - arb(spectral_upper(P))
+    g2 = arb(spectral_upper(G)) + (dP * arb(model.sxx_2) if model.square else dP)
+    # Collatz-Wielandt: lambda_max(C) <= max_i (Cx)_i / x_i for any x > 0
+    Cmid = np.array([[float(c.mid()) for c in row] for row in C])
+    w, V = np.linalg.eigh(Cmid)
+    x = np.abs(V[:, -1]) + 1e-3 * max(np.abs(V[:, -1]).max(), 1e-300)
+    lam = arb(0)
+    for i in range(N):
+        s = arb(0)
+        for k in range(N):
+            s += C[i][k] * arb(float(x[k]))
+        lam = max(lam, s / arb(float(x[i])), key=_hi)
+    return _hi(g2 * lam)
+
+
+# ---------------------------------------------------------------------------
+# output (certify/flow-v1)
+# ---------------------------------------------------------------------------
+
+
+def flow_to_json(enc: FlowEnclosure) -> dict:
+    """The ``certify/flow-v1`` document (SPEC S6 conventions: floats round-trip,
+    radii are rigorous upper bounds in the 2-norm of the flattened parameters)."""
+    import platform
+
+    import flint
+    import mpmath
+
+    from . import __version__
+
+    high = enc.prec > 53
+
+    def num(x: float):
+        return repr(float(x)) if high else float(x)
+
+    cps = []
+    for c in enc.checkpoints:
+        center = c.center if high else [float(v) for v in np.asarray(c.center)]
+        cps.append({
+            "t": float(c.t), "t_exact": _frac_str(c.t), "center": center, "radius": num(c.radius),
+            "loss_estimate": c.loss, "steps": c.steps,
+        })
+    return {
+        "schema": "certify/flow-v1",
+        "claim": "for every checkpoint, ||theta(t) - center||_2 <= radius, theta the exact gradient-flow "
+                 "solution of the problem (flattened per S1)",
+        "lemmas": ["S2.3", "S3.1", "S4.1", "S4.3", "S4.6"],
+        "problem": enc.problem.to_json(),
+        "backend": enc.backend,
+        "prec": enc.prec,
+        "t_end": float(enc.t_end),
+        "t_end_exact": _frac_str(enc.t_end),
+        "checkpoints": cps,
+        "steps": [s.to_json() for s in enc.steps],
+        "provenance": {
+            "certify": __version__, "numpy": np.__version__, "python-flint": flint.__version__,
+            "mpmath": mpmath.__version__, "python": platform.python_version(),
+        },
+    }
