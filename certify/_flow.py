@@ -44,16 +44,8 @@ from ._errors import BlowUpError, EnclosureError, UsageError
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
 from ._series import GradientSeries, gf_taylor
 
-U = 2.0**-53
-TINY = 2.0**-1060
-
-
-def _up(x: float, n: int) -> float:
-    """Upper bound of the exact value of a nonnegative expression whose
-    floating-point evaluation (round to nearest, ``n`` operations, no overflow)
-    gave ``x`` (proofs/s4_6_rounding.py): ``x (1 + 2(n+2)u) + 2(n+2) 2^-1060``
-    (the last term covers underflow generously)."""
-    return x * (1.0 + 2.0 * (n + 2) * U) + 2.0 * (n + 2) * TINY
+from ._claims import U, claim_up, fro_up
+from ._claims import up as _up
 
 
 # ---------------------------------------------------------------------------
@@ -169,6 +161,11 @@ class _Model:
             self.sxx_2 = spectral_upper(self.Sxx)
             fs = loss.float_stats
             self.Sxx_approx, self.Syx_approx = fs[0], fs[1]
+            from ._gap import _exact_diff_norm_up
+
+            self.e_sxx = _exact_diff_norm_up(fs[0], fmpq_to_fractions(Sxx))
+            self.e_syx = _exact_diff_norm_up(fs[1], fmpq_to_fractions(Syx))
+            self.n_sxx = fro_up(fs[0])
         else:
             self.Phi = ctx.matrix(np.asarray(loss.target, dtype=np.float64))
             self.Phi_approx = np.asarray(loss.target, dtype=np.float64)
@@ -179,14 +176,6 @@ class _Model:
 
     def glin(self, P):
         return P @ self.Sxx if self.square else P
-
-
-def _layer_norms_poly(coeffs: Sequence, h_up: float) -> tuple[list[float], float]:
-    """Norm upper bounds of the coefficients and of ``sum_{i>=1} ||a_i|| h^i``."""
-    norms = [c.norm_f_upper() for c in coeffs]
-    hp = np.array([h_up**i for i in range(len(norms))])
-    n = np.array(norms)
-    return norms, _up(float(np.sum(n[1:] * hp[1:])), 3 * len(norms) + 2)
 
 
 class _TM:
@@ -214,11 +203,6 @@ class _TM:
         sb = float(np.sum(b))
         r = _up(high + self.r * (sb + other.r) + sa * other.r, 3 * q + 12)
         return _TM(alpha_c, r)
-
-
-def _alpha(coeffs: Sequence, hpow: np.ndarray) -> np.ndarray:
-    n = np.array([c.norm_f_upper() for c in coeffs])
-    return n * hpow * (1.0 + 4 * U)  # one rounding per entry, inflated
 
 
 def enclose_flow(
@@ -275,14 +259,14 @@ def enclose_flow(
         while cp_i < len(cps):
             if nsteps >= max_steps:
                 raise EnclosureError(f"maximum number of steps ({max_steps}) reached at t={float(t):.6g}; increase max_steps")
-            coeffs = _candidate(model, centers, p, backend)
-            h = _choose_step(coeffs, p, prec_bits, centers)
+            stepper = _FloatStep(model, centers, p) if backend == "float64" else _BallStep(model, centers, p)
+            h = stepper.choose_step(prec_bits)
             if h_next is not None:
                 h = min(h, h_next * 2)
             h = min(h, cps[cp_i] - t)
             step = None
             for _attempt in range(40):
-                step = _validate(model, coeffs, p, h, e)
+                step = stepper.validate(h, e)
                 if step is not None:
                     break
                 h = h / 2
@@ -291,7 +275,8 @@ def enclose_flow(
                     f"step size underflow at t={float(t):.6g}: the tube cannot be validated "
                     "(curvature too adverse or the flow blows up); try a higher --prec or a shorter --t-end"
                 )
-            e1, delta, mu, rho, tube = step
+            e1, delta, mu, rho = step
+            coeffs = stepper.ball_coeffs()
             h_next = h
             # intermediate evaluations inside this step
             while ev_i < len(evals) and evals[ev_i] <= t + h:
@@ -301,8 +286,8 @@ def enclose_flow(
                 ev_i += 1
             yb = _horner(coeffs, h)
             new_centers = [b.center() for b in yb]
-            jump = _vec_norm_up([(b - c).norm_f_upper() for b, c in zip(yb, new_centers)])
-            e_new = _up(e1 + jump, 1)
+            jump = claim_up(2.0 * _vec_norm_up([(b - c).norm_f_upper() for b, c in zip(yb, new_centers)]))
+            e_new = claim_up(_up(e1 + jump, 1))
             if not math.isfinite(e_new):
                 raise BlowUpError(f"enclosure radius overflowed at t={float(t):.6g}")
             res.steps.append(FlowStep(t, h, p, e, delta, mu, rho, e1, jump))
@@ -345,43 +330,262 @@ def _checkpoint(problem, t, centers, e, nsteps, backend) -> FlowCheckpoint:
     return FlowCheckpoint(t, center, e, loss, nsteps)
 
 
-def _candidate(model: _Model, centers, p: int, backend: str):
-    """Taylor coefficients of the GF through the centers, as exact ball matrices."""
-    ctx = model.ctx
-    if backend == "float64":
-        W0 = [c.mid() for c in centers]
-        if model.square:
-            Sxx, Syx = model.Sxx_approx, model.Syx_approx
-            W, _ = gf_taylor(W0, p, lambda P: P @ Sxx - Syx, lambda P: P @ Sxx, lambda x, k: x / k)
-        else:
-            Phi = model.Phi_approx
-            W, _ = gf_taylor(W0, p, lambda P: P - Phi, lambda P: P, lambda x, k: x / k)
-        for layer in W:
-            for c in layer:
-                if not np.all(np.isfinite(c)):
-                    raise BlowUpError("the Taylor coefficients overflowed: the flow blows up")
-        return [[ctx.matrix(c) for c in layer] for layer in W]
-    # arb: compute in balls, keep the (exact) midpoints
-    W, _ = gf_taylor(centers, p, model.g0, model.glin, lambda x, k: (x * Fraction(1, k)).center())
-    return W
-
-
-def _choose_step(coeffs, p, prec_bits, centers) -> Fraction:
-    """Step from the last coefficients: ``||a_i|| h^i <= tol`` for ``i = p-1, p``."""
-    scale = 1.0 + math.sqrt(sum(c.norm_f_upper() ** 2 for c in centers))
+def _step_from_norms(norms_p1: float, norms_p: float, p: int, prec_bits: int, scale: float) -> Fraction:
+    """Step from the last coefficients: ``||a_i|| h^i <= tol`` for ``i = p-1, p``,
+    rounded down to a dyadic with a 4-bit mantissa (cheap powers ``h^i``)."""
     tol = scale * 2.0 ** (-prec_bits) if prec_bits <= 1000 else 0.0
-    hs = []
-    for i in (p - 1, p):
-        n = math.sqrt(sum(layer[i].norm_f_upper() ** 2 for layer in coeffs))
-        if n > 0 and tol > 0:
-            hs.append((tol / n) ** (1.0 / i))
-    h = min(hs) if hs else 1.0
-    h = min(h, 1.0)
-    # a dyadic step with a short mantissa keeps s^i cheap to enclose
-    if h <= 0 or not math.isfinite(h):
+    hs = [(tol / n) ** (1.0 / i) for n, i in ((norms_p1, p - 1), (norms_p, p)) if n > 0 and tol > 0]
+    h = min(hs + [1.0])
+    if not (h > 0) or not math.isfinite(h):
         raise EnclosureError("cannot choose a step (non-finite Taylor coefficients)")
     k = math.floor(math.log2(h))
     return Fraction(math.floor(h / 2.0**k * 16), 16) * Fraction(2) ** k
+
+
+def _gronwall_tube(model, W0_balls, yrange, delta, h, e0):
+    """Tube radius, S3.1 curvature on it and the Gronwall radius (S4.1);
+    ``None`` when ``e(h) < rho`` cannot be achieved."""
+    rho = claim_up(max(4.0 * (e0 + delta * float(h)), 1e-300))
+    for _ in range(6):
+        mu = claim_up(_s31_on_tube(model, W0_balls, [yr + rho for yr in yrange]))
+        if not math.isfinite(mu):
+            return None
+        e1 = claim_up(gronwall_update(e0, mu, delta, h))
+        if e1 < rho:
+            return e1, delta, mu, rho
+        if not math.isfinite(e1):
+            return None
+        rho = claim_up(2.0 * e1)
+    return None
+
+
+def _hpow(h: Fraction, q: int) -> np.ndarray:
+    h_up = _hi(_arb(h))
+    return np.array([h_up**i for i in range(q + 1)]) * (1.0 + 2 * (q + 2) * U)
+
+
+class _BallStep:
+    """One step with the candidate and the defect in the backend's ball
+    arithmetic (any precision; used for ``arb``)."""
+
+    def __init__(self, model: _Model, centers, p: int):
+        self.model, self.p = model, p
+        self.centers = centers
+        self.coeffs, _ = gf_taylor(centers, p, model.g0, model.glin, lambda x, k: (x * Fraction(1, k)).center())
+        self._series = None
+
+    def ball_coeffs(self):
+        return self.coeffs
+
+    def choose_step(self, prec_bits: int) -> Fraction:
+        scale = 1.0 + math.sqrt(sum(c.norm_f_upper() ** 2 for c in self.centers))
+        n = [math.sqrt(sum(layer[i].norm_f_upper() ** 2 for layer in self.coeffs)) for i in (self.p - 1, self.p)]
+        return _step_from_norms(n[0], n[1], self.p, prec_bits, scale)
+
+    def _gradient_series(self):
+        """The gradient along the candidate, orders ``0..p``, in balls (independent of h)."""
+        if self._series is None:
+            N, q = self.model.N, self.p
+            gs = GradientSeries(N, self.model.g0, self.model.glin)
+            for j in range(N):
+                gs.W[j].extend(self.coeffs[j])
+            for _ in range(q + 1):
+                gs.advance()
+            norm = lambda xs: np.array([x.norm_f_upper() for x in xs])
+            # defect coefficient norms D_i = (i+1) a_{i+1} + grad_i
+            dn = []
+            for j in range(N):
+                row = []
+                for i in range(q + 1):
+                    gi = gs.grad[j][i]
+                    if i + 1 <= self.p:
+                        gi = gi + self.coeffs[j][i + 1] * (i + 1)
+                    row.append(gi.norm_f_upper())
+                dn.append(np.array(row))
+            self._series = (
+                [norm(gs.W[j]) for j in range(N)], [norm(gs.P[j]) for j in range(N)],
+                [norm(gs.S[j]) for j in range(N)], norm(gs.G), [norm(gs.Q[j]) for j in range(N)],
+                [norm(gs.grad[j]) for j in range(N)], dn,
+            )
+        return self._series
+
+    def validate(self, h: Fraction, e0: float):
+        nW, nP, nS, nG, nQ, ng, dn = self._gradient_series()
+        zeros = [np.zeros_like(x) for x in nW]
+        E = _Errs(zeros, [np.zeros_like(x) for x in nP], [np.zeros_like(x) for x in nS],
+                  np.zeros_like(nG), [np.zeros_like(x) for x in nQ], [np.zeros_like(x) for x in ng])
+        return _finish_step(self.model, self.coeffs, nW, nP, nS, nG, nQ, ng, E, dn, self.p, h, e0,
+                            [layer[0] for layer in self.coeffs])
+
+
+class _Errs:
+    """Norm bounds ``E`` of the difference between computed and exact series
+    coefficients (zero for ball arithmetic, whose coefficients are enclosures)."""
+
+    def __init__(self, W, P, S, G, Q, g):
+        self.W, self.P, self.S, self.G, self.Q, self.g = W, P, S, G, Q, g
+
+
+def _norms_stack(a: np.ndarray) -> np.ndarray:
+    """Upper bounds of the Frobenius norms of the float matrices ``a[i]``."""
+    m = a[0].size
+    ss = np.einsum("ijk,ijk->i", a, a)
+    return np.nextafter(np.sqrt(_up(ss, m + 1)), np.inf)
+
+
+def _gammas(k: int, q: int) -> np.ndarray:
+    """``gamma_{(i+1) k}`` for ``i = 0..q`` (rounded up)."""
+    n = (np.arange(q + 1) + 1.0) * k
+    return n * U / (1.0 - n * U) * (1.0 + 4 * U)
+
+
+def _conv(x: np.ndarray, y: np.ndarray, q: int) -> np.ndarray:
+    """Upper bound of ``sum_l x_l y_{i-l}`` for nonnegative vectors, ``i <= q``."""
+    return _up(np.convolve(x, y)[: q + 1], 2 * q + 4)
+
+
+def _prod_err(nA, EA, nB, EB, k, q, out_size):
+    """Norm-wise error of a series product computed in float (batched matmul
+    plus sum: for each order one inner product of length ``(i+1) k``):
+    ``E(C)_i <= sum_l [E(A)_l (n(B) + E(B))_{i-l} + n(A)_l E(B)_{i-l}]
+    + gamma_{(i+1)k} sum_l n(A)_l n(B)_{i-l}`` plus an underflow allowance."""
+    t = _conv(EA, nB + EB, q) + _conv(nA, EB, q) + _gammas(k, q) * _conv(nA, nB, q)
+    uf = (np.arange(q + 1) + 1.0) * k * math.sqrt(out_size) * 2.0**-1073
+    return _up(t + uf, 4)
+
+
+class _FloatStep:
+    """One step of the float64 fast path: the candidate's own float series is
+    reused, with norm-wise a-priori bounds of its rounding errors (S4.6)
+    instead of ball arithmetic."""
+
+    def __init__(self, model: _Model, centers, p: int):
+        self.model, self.p = model, p
+        self.W0 = [c.mid() for c in centers]
+        if model.square:
+            Sxx, Syx = model.Sxx_approx, model.Syx_approx
+            g0, glin = (lambda P: P @ Sxx - Syx), (lambda P: P @ Sxx)
+        else:
+            Phi = model.Phi_approx
+            g0, glin = (lambda P: P - Phi), (lambda P: P)
+        with np.errstate(over="ignore", invalid="ignore"):
+            W, gs = gf_taylor(self.W0, p, g0, glin, lambda x, k: x / k, stack=True)
+            gs.advance()  # order p of the gradient along the candidate
+        for j in range(model.N):
+            if not np.all(np.isfinite(gs.W[j].a[: p + 1])) or not np.all(np.isfinite(gs.grad[j].a[: p + 1])):
+                raise BlowUpError("the Taylor coefficients overflowed: the flow blows up")
+        self.gs = gs
+        self._balls = None
+        self._norms = None
+
+    def ball_coeffs(self):
+        if self._balls is None:
+            ctx = self.model.ctx
+            self._balls = [[ctx.matrix(np.ascontiguousarray(c)) for c in self.gs.W[j].a[: self.p + 1]]
+                           for j in range(self.model.N)]
+        return self._balls
+
+    def choose_step(self, prec_bits: int) -> Fraction:
+        nW = self._all_norms()[0]
+        scale = 1.0 + math.sqrt(sum(float(n[0]) ** 2 for n in nW))
+        n1 = math.sqrt(sum(float(n[self.p - 1]) ** 2 for n in nW))
+        n2 = math.sqrt(sum(float(n[self.p]) ** 2 for n in nW))
+        return _step_from_norms(n1, n2, self.p, prec_bits, scale)
+
+    def _all_norms(self):
+        if self._norms is None:
+            gs, N, q = self.gs, self.model.N, self.p
+            nb = lambda st: _norms_stack(st.a[: q + 1])
+            nW = [nb(gs.W[j]) for j in range(N)]
+            nP = [nb(gs.P[j]) for j in range(N)]
+            nS = [nb(gs.S[j]) for j in range(N)]
+            nG = nb(gs.G)
+            nQ = [nb(gs.Q[j]) for j in range(N)]
+            ng = [nb(gs.grad[j]) for j in range(N)]
+            self._norms = (nW, nP, nS, nG, nQ, ng)
+        return self._norms
+
+    def validate(self, h: Fraction, e0: float):
+        model, gs, N, q, p = self.model, self.gs, self.model.N, self.p, self.p
+        nW, nP, nS, nG, nQ, ng = self._all_norms()
+        z = np.zeros(q + 1)
+        EW = [z] * N
+        EP = [z]
+        for j in range(1, N):
+            A = gs.W[j].a
+            EP.append(_prod_err(nW[j], z, nP[j - 1], EP[j - 1], A.shape[2], q, gs.P[j].a[0].size))
+        ES = [None] * N
+        ES[N - 1] = z
+        for j in range(N - 2, -1, -1):
+            k = gs.W[j].a.shape[1]
+            ES[j] = _prod_err(nS[j + 1], ES[j + 1], nW[j], z, k, q, gs.S[j].a[0].size)
+        if model.square:
+            k = model.Sxx_approx.shape[0]
+            nsx = np.full(q + 1, model.n_sxx)
+            EG = _up(EP[N - 1] * (model.n_sxx + model.e_sxx) + nP[N - 1] * model.e_sxx
+                     + _gammas(k, 0)[0] * nP[N - 1] * nsx, 6)
+            EG[0] = _up(EG[0] + model.e_syx + U * nG[0], 3)
+        else:
+            EG = EP[N - 1].copy()
+            EG[0] = _up(EG[0] + U * nG[0], 2)
+        EQ, Eg = [], []
+        for j in range(N):
+            if j == 0:
+                eq = EG
+            else:
+                eq = _prod_err(nG, EG, nP[j - 1], EP[j - 1], gs.P[j - 1].a.shape[2], q, gs.Q[j].a[0].size)
+            EQ.append(eq)
+            if j == N - 1:
+                Eg.append(eq)
+            else:
+                Eg.append(_prod_err(nS[j + 1], ES[j + 1], nQ[j], eq, gs.S[j + 1].a.shape[1], q,
+                                    gs.grad[j].a[0].size))
+        # defect coefficients D_i = (i+1) a_{i+1} + grad_i: computed in float, then bounded
+        dn = []
+        for j in range(N):
+            a = gs.W[j].a
+            g = gs.grad[j].a[: q + 1]
+            scaled = a[1 : p + 1] * np.arange(1, p + 1)[:, None, None]
+            Dhat = g.copy()
+            Dhat[:p] = scaled + g[:p]
+            nD = _norms_stack(Dhat)
+            nsc = np.concatenate([_norms_stack(scaled), [0.0]])
+            tiny = math.sqrt(a[0].size) * 2.0**-1073
+            dn.append(_up(nD * (1 + U) + U * nsc + Eg[j] + tiny, 6))
+        E = _Errs(EW, EP, ES, EG, EQ, Eg)
+        ctx = model.ctx
+        W0_balls = [ctx.matrix(w) for w in self.W0]
+        return _finish_step(model, None, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, W0_balls)
+
+
+def _finish_step(model, coeffs, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, W0_balls):
+    """Taylor-model remainders, defect bound, tube and Gronwall for one step.
+    ``n*`` are norm bounds of the computed coefficients, ``E`` their errors."""
+    N, q = model.N, p
+    hp = _hpow(h, q)
+    al = lambda n, e: _up((n + e) * hp, 3)
+    W_tm = [_TM(al(nW[j], E.W[j]), 0.0) for j in range(N)]
+    P_tm = [W_tm[0]]
+    for j in range(1, N):
+        P_tm.append(W_tm[j].times(P_tm[j - 1], al(nP[j], E.P[j])))
+    S_tm = [None] * N
+    S_tm[N - 1] = W_tm[N - 1]
+    for j in range(N - 2, -1, -1):
+        S_tm[j] = S_tm[j + 1].times(W_tm[j], al(nS[j], E.S[j]))
+    rG = P_tm[N - 1].r * (model.sxx_f * (1 + 4 * U)) if model.square else P_tm[N - 1].r
+    G_tm = _TM(al(nG, E.G), _up(rG, 2))
+    delta_sq = 0.0
+    for j in range(N):
+        Q_tm = G_tm if j == 0 else G_tm.times(P_tm[j - 1], al(nQ[j], E.Q[j]))
+        g_tm = Q_tm if j == N - 1 else S_tm[j + 1].times(Q_tm, al(ng[j], E.g[j]))
+        dj = _up(float(np.sum(dn[j] * hp)) + g_tm.r, 3 * q + 8)
+        delta_sq += dj * dj
+    delta = float(np.nextafter(math.sqrt(_up(delta_sq, 2 * N + 2)), math.inf))
+    delta = claim_up(2.0 * delta)  # factor 2 of slack on a rounding-dominated claim (S6)
+    if not math.isfinite(delta):
+        return None
+    yrange = [_up(float(np.sum(nW[j][1:] * hp[1:])), 3 * q + 4) for j in range(N)]
+    return _gronwall_tube(model, W0_balls, yrange, delta, h, e0)
 
 
 def _horner(coeffs, s: Fraction):
@@ -398,66 +602,6 @@ def _horner(coeffs, s: Fraction):
 def _vec_norm_up(norms: Sequence[float]) -> float:
     s = _up(float(np.sum(np.square(norms))), 2 * len(norms) + 2)
     return float(np.nextafter(math.sqrt(s), math.inf))
-
-
-def _validate(model: _Model, coeffs, p: int, h: Fraction, e0: float):
-    """Rigorous defect, tube and Gronwall for one step; ``None`` if the tube fails."""
-    N = model.N
-    q = p
-    from flint import arb
-
-    h_up = _hi(_arb(h))
-    hpow = np.array([h_up**i for i in range(q + 1)]) * (1.0 + 2 * (q + 2) * U)
-    # --- gradient series along y in ball arithmetic (orders 0..q) ------------
-    gs = GradientSeries(N, model.g0, model.glin)
-    zero = [c[0] * 0 for c in coeffs]
-    for j in range(N):
-        gs.W[j].extend(coeffs[j])
-        gs.W[j].extend([zero[j]] * (q + 1 - len(coeffs[j])))
-    for _ in range(q + 1):
-        gs.advance()
-    # --- norm bookkeeping (Taylor-model remainders) ---------------------------
-    W_tm = [_TM(_alpha(gs.W[j][: q + 1], hpow), 0.0) for j in range(N)]
-    P_tm = [W_tm[0]]
-    for j in range(1, N):
-        P_tm.append(W_tm[j].times(P_tm[j - 1], _alpha(gs.P[j], hpow)))
-    S_tm = [None] * N
-    S_tm[N - 1] = W_tm[N - 1]
-    for j in range(N - 2, -1, -1):
-        S_tm[j] = S_tm[j + 1].times(W_tm[j], _alpha(gs.S[j], hpow))
-    rG = P_tm[N - 1].r * (model.sxx_f * (1 + 4 * U)) if model.square else P_tm[N - 1].r
-    G_tm = _TM(_alpha(gs.G, hpow), _up(rG, 2))
-    delta_sq = 0.0
-    for j in range(N):
-        Q_tm = G_tm if j == 0 else G_tm.times(P_tm[j - 1], _alpha(gs.Q[j], hpow))
-        g_tm = Q_tm if j == N - 1 else S_tm[j + 1].times(Q_tm, _alpha(gs.grad[j], hpow))
-        # defect coefficients D_i = (i+1) a_{i+1} + grad_i, i <= q
-        dn = []
-        for i in range(q + 1):
-            gi = gs.grad[j][i]
-            if i + 1 <= p:
-                gi = gi + coeffs[j][i + 1] * (i + 1)
-            dn.append(gi.norm_f_upper())
-        dj = _up(float(np.sum(np.array(dn) * hpow)) + g_tm.r, 3 * q + 8)
-        delta_sq += dj * dj
-    delta = float(np.nextafter(math.sqrt(_up(delta_sq, 2 * N + 2)), math.inf))
-    if not math.isfinite(delta):
-        return None
-    # --- tube: range of y on [0, h] per layer ----------------------------------
-    yrange = []
-    for j in range(N):
-        norms = np.array([c.norm_f_upper() for c in coeffs[j][1:]])
-        yrange.append(_up(float(np.sum(norms * hpow[1 : len(norms) + 1])), 3 * len(norms) + 4))
-    rho = max(4.0 * (e0 + delta * float(h)), 1e-300)
-    for _ in range(6):
-        mu = _s31_on_tube(model, coeffs, [yr + rho for yr in yrange])
-        if not math.isfinite(mu):
-            return None
-        e1 = gronwall_update(e0, mu, delta, h)
-        if e1 < rho:
-            return e1, delta, mu, rho, yrange
-        rho = 2.0 * e1
-    return None
 
 
 SPECTRAL_POWER_SQUARINGS = 5
@@ -490,7 +634,7 @@ def spectral_upper(M) -> float:
     return min(own, _hi(bound))
 
 
-def _s31_on_tube(model: _Model, coeffs, r: Sequence[float]) -> float:
+def _s31_on_tube(model: _Model, W0, r: Sequence[float]) -> float:
     """Rigorous upper bound of ``-lambda_min(Hf)`` over the set where every layer
     lies within ``r_j`` (Frobenius) of the candidate's start (S3.1)."""
     from flint import arb
@@ -498,7 +642,6 @@ def _s31_on_tube(model: _Model, coeffs, r: Sequence[float]) -> float:
     N = model.N
     if N == 1:
         return 0.0  # f is convex (Hf = Hl >= 0)
-    W0 = [layer[0] for layer in coeffs]
     n = [spectral_upper(w) for w in W0]
     # partial products of the centers, rigorous spectral-norm bounds, with the
     # perturbation term prod(n + r) - prod(n) over the layers involved

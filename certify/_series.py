@@ -23,6 +23,53 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+import numpy as np
+
+
+class _ListStore(list):
+    """Coefficients of one series as a Python list (any matrix type)."""
+
+    def cauchy(self, other, i: int):
+        """Coefficient ``i`` of the product ``self * other``."""
+        acc = self[0] @ other[i]
+        for l in range(1, i + 1):
+            acc = acc + self[l] @ other[i - l]
+        return acc
+
+
+class _StackStore:
+    """Coefficients of one float64 series in a preallocated ``(order+1, m, n)``
+    array: the Cauchy product is one batched matmul plus a sum (no Python
+    loop), the fast path for float64."""
+
+    def __init__(self, cap: int):
+        self.a = None
+        self.n = 0
+        self._cap = cap
+
+    def append(self, x):
+        if self.a is None:
+            self.a = np.empty((self._cap,) + x.shape)
+        self.a[self.n] = x
+        self.n += 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return list(self.a[: self.n][i])
+        if i >= self.n or i < -self.n:
+            raise IndexError(i)
+        return self.a[i]
+
+    def __len__(self):
+        return self.n
+
+    def extend(self, xs):
+        for x in xs:
+            self.append(x)
+
+    def cauchy(self, other, i: int):
+        return np.matmul(self.a[: i + 1], other.a[i::-1]).sum(axis=0)
+
 
 class GradientSeries:
     """Order-by-order Taylor coefficients of ``grad f`` along ``W(s)``.
@@ -34,18 +81,20 @@ class GradientSeries:
     ``grad_l_lin(P)``: the linear part for orders ``i >= 1`` (``P`` or ``P @ Sxx``).
     """
 
-    def __init__(self, N: int, grad_l0: Callable, grad_l_lin: Callable):
+    def __init__(self, N: int, grad_l0: Callable, grad_l_lin: Callable, *, stack: int | None = None):
         self.N = N
         self.grad_l0 = grad_l0
         self.grad_l_lin = grad_l_lin
-        self.W: list[list] = [[] for _ in range(N)]
-        self.P: list[list] = [[] for _ in range(N)]  # P[j-1] = series of W_{j:1}
-        self.PT: list[list] = [[] for _ in range(N)]
-        self.S: list[list] = [[] for _ in range(N)]  # S[j-1] = series of W_{N:j}
-        self.ST: list[list] = [[] for _ in range(N)]
-        self.G: list = []
-        self.Q: list[list] = [[] for _ in range(N)]  # Q[j-1] = G P_{j-1}^T
-        self.grad: list[list] = [[] for _ in range(N)]
+        new = (lambda: _StackStore(stack)) if stack else _ListStore
+        self.stacked = bool(stack)
+        self.W = [new() for _ in range(N)]
+        self.P = [new() for _ in range(N)]  # P[j-1] = series of W_{j:1}
+        self.PT = [new() for _ in range(N)]
+        self.S = [new() for _ in range(N)]  # S[j-1] = series of W_{N:j}
+        self.ST = [new() for _ in range(N)]
+        self.G = new()
+        self.Q = [new() for _ in range(N)]  # Q[j-1] = G P_{j-1}^T
+        self.grad = [new() for _ in range(N)]
         self.order = -1
 
     def advance(self) -> list:
@@ -58,13 +107,13 @@ class GradientSeries:
         # prefix products P_j = W_j P_{j-1}
         self.P[0].append(W[0][i])
         for j in range(1, N):
-            self.P[j].append(_cauchy(W[j], self.P[j - 1], i))
+            self.P[j].append(W[j].cauchy(self.P[j - 1], i))
         for j in range(N):
             self.PT[j].append(self.P[j][i].T)
         # suffix products S_j = S_{j+1} W_j
         self.S[N - 1].append(W[N - 1][i])
         for j in range(N - 2, -1, -1):
-            self.S[j].append(_cauchy(self.S[j + 1], W[j], i))
+            self.S[j].append(self.S[j + 1].cauchy(W[j], i))
         for j in range(N):
             self.ST[j].append(self.S[j][i].T)
         # G = grad l(P_N)
@@ -75,33 +124,26 @@ class GradientSeries:
             if j == 0:
                 q = self.G[i]
             else:
-                q = _cauchy(self.G, self.PT[j - 1], i)
+                q = self.G.cauchy(self.PT[j - 1], i)
             self.Q[j].append(q)
-            g = q if j == N - 1 else _cauchy(self.ST[j + 1], self.Q[j], i)
+            g = q if j == N - 1 else self.ST[j + 1].cauchy(self.Q[j], i)
             self.grad[j].append(g)
             out.append(g)
         self.order = i
         return out
 
 
-def _cauchy(A: Sequence, B: Sequence, i: int):
-    """Coefficient ``i`` of the product of series ``A`` and ``B``."""
-    acc = A[0] @ B[i]
-    for l in range(1, i + 1):
-        acc = acc + A[l] @ B[i - l]
-    return acc
-
-
-def gf_taylor(W0: Sequence, order: int, grad_l0: Callable, grad_l_lin: Callable, scale: Callable):
+def gf_taylor(W0: Sequence, order: int, grad_l0: Callable, grad_l_lin: Callable, scale: Callable,
+              *, stack: bool = False):
     """Taylor coefficients ``W[j][0..order]`` of the gradient-flow solution
     through ``W0`` (S2.3): ``W[j][i+1] = scale(-grad_j[i], i+1)`` where
     ``scale(x, k)`` divides ``x`` by the integer ``k`` in the caller's arithmetic.
 
     Returns ``(W, series)``; ``series`` holds the gradient coefficients up to
-    ``order - 1``.
+    ``order - 1``.  ``stack=True`` (float64 arrays only) uses batched matmuls.
     """
     N = len(W0)
-    gs = GradientSeries(N, grad_l0, grad_l_lin)
+    gs = GradientSeries(N, grad_l0, grad_l_lin, stack=order + 2 if stack else None)
     for j in range(N):
         gs.W[j].append(W0[j])
     for i in range(order):

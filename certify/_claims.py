@@ -1,0 +1,63 @@
+"""Outward rounding of claimed constants and cheap rigorous float norms (S4.6, S6).
+
+Certificates state every constant rounded outward to 12 significant digits,
+so that an independent re-derivation whose BLAS differs in the last bits
+still confirms it (SPEC S6).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
+
+import numpy as np
+
+U = 2.0**-53
+TINY = 2.0**-1060
+CLAIM_DIGITS = 12
+_UP = Context(prec=CLAIM_DIGITS, rounding=ROUND_CEILING)
+_DOWN = Context(prec=CLAIM_DIGITS, rounding=ROUND_FLOOR)
+
+
+def claim_up(x: float) -> float:
+    """The smallest 12-significant-digit decimal >= ``x``, as a float >= it."""
+    if not math.isfinite(x):
+        return x
+    d = _UP.plus(Decimal(x))
+    f = float(d)
+    if Decimal(f) < d:
+        f = float(np.nextafter(f, math.inf))
+    return f
+
+
+def claim_down(x: float) -> float:
+    """The largest 12-significant-digit decimal <= ``x``, as a float <= it."""
+    if not math.isfinite(x):
+        return x
+    d = _DOWN.plus(Decimal(x))
+    f = float(d)
+    if Decimal(f) > d:
+        f = float(np.nextafter(f, -math.inf))
+    return f
+
+
+def up(x: float, n: int) -> float:
+    """Upper bound of the exact value of a nonnegative expression whose
+    round-to-nearest evaluation with at most ``n`` roundings gave ``x``
+    (proofs/s4_6_rounding.py): ``x (1 + 2(n+2)u) + 2(n+2) 2^-1060``."""
+    return x * (1.0 + 2.0 * (n + 2) * U) + 2.0 * (n + 2) * TINY
+
+
+def fro_up(X: np.ndarray) -> float:
+    """Upper bound of the Frobenius norm of the float array ``X`` (exactly as stored).
+    ``dot`` has ``n`` products and ``n - 1`` additions in some order (any BLAS):
+    at most ``n + 1`` roundings on any path; sqrt is correctly rounded."""
+    v = X.ravel()
+    s = up(float(v @ v), v.size + 1)
+    return math.nextafter(math.sqrt(s), math.inf)
+
+
+def diff_fro_up(A: np.ndarray, B: np.ndarray) -> float:
+    """Upper bound of ``||A - B||_F`` for float arrays (``fl(a-b) = (a-b)(1+e)``,
+    ``|e| <= u``, exact on underflow, so ``|a-b| <= |fl(a-b)|/(1-u)``)."""
+    return up(fro_up(A - B), 2)

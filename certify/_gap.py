@@ -1,0 +1,550 @@
+"""Certified GD-vs-GF gap (SPEC S4.2, S4.4, S4.5) and the ``certify/gap-v1`` certificate.
+
+The claims and their formulas are specified in ``certify/schemas/gap-v1.md``
+(the contract with the independent checker ``certify check``); section
+numbers below refer to it.
+
+Per GD step ``k`` (float iterates are centers, S4.5):
+
+- ``round``: norm-wise a-priori bound of the float step's deviation from the
+  exact step at the float point (section 2, S4.6);
+- tube curvature ``mu`` and smoothness ``beta`` from S3.1 with spectral norms
+  of a reference point refreshed every ``refresh`` steps plus a perturbation
+  bound for the drift since then (sections 2, 3);
+- recursions ``r_{k+1} = max(1 + eta mu, eta beta - 1) r_k + round`` (exact GD
+  lies within ``r_k`` of the float iterate) and
+  ``e_{k+1} = exp(mu eta)(e_k + round + eta beta dnorm / 2)`` (S4.1 on the
+  piecewise-linear interpolant: ``||theta^_k - theta(k eta)|| <= e_k``).
+
+At checkpoints, the validated GF enclosure (S4.3) gives a ball around
+``theta(k eta)`` and hence the two-sided bound of S4.4.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from ._claims import U, claim_down, claim_up, diff_fro_up, fro_up, up
+from ._errors import BlowUpError, EnclosureError, UsageError
+from ._gd import BLOWUP_LOSS, check_eta, check_steps
+from ._problem import Problem, SquareLoss, fmpq_to_fractions
+
+SCHEMA = "certify/gap-v1"
+
+
+def _gamma(k: int) -> float:
+    g = k * U / (1.0 - k * U)
+    return g * (1.0 + 4.0 * U)
+
+
+def _hi(a) -> float:
+    v = float(a.upper())
+    return float(np.nextafter(v, math.inf)) if math.isfinite(v) else math.inf
+
+
+def _lo(a) -> float:
+    v = float(a.lower())
+    return float(np.nextafter(v, -math.inf)) if math.isfinite(v) else -math.inf
+
+
+def _frac_str(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+# ---------------------------------------------------------------------------
+# float GD step with norm-wise rounding bound (section 1, 2)
+# ---------------------------------------------------------------------------
+
+
+class _Stepper:
+    def __init__(self, problem: Problem, eta: float):
+        self.N = problem.depth
+        self.eta = eta
+        self.square = isinstance(problem.loss, SquareLoss)
+        if self.square:
+            Sxx_f, Syx_f, _ = problem.loss.float_stats
+            self.Sxx, self.Syx = Sxx_f, Syx_f
+            eSxx, eSyx, _ = problem.loss.exact_stats
+            self.e_sxx = _exact_diff_norm_up(Sxx_f, fmpq_to_fractions(eSxx))
+            self.e_syx = _exact_diff_norm_up(Syx_f, fmpq_to_fractions(eSyx))
+            self.n_sxx = fro_up(Sxx_f)
+            self.c = problem.loss.float_stats[2]
+        else:
+            self.Phi = np.asarray(problem.loss.target, dtype=np.float64)
+
+    def step(self, Ws):
+        """One float GD step; returns ``(loss estimate, new Ws, round, G)``."""
+        N, eta = self.N, self.eta
+        nW = [fro_up(W) for W in Ws]
+        # prefix P[j] = W_{j+1:1} (0-based: P[0] = W_1), with error bounds
+        P, eP, nP = [Ws[0]], [0.0], [nW[0]]
+        for j in range(1, N):
+            Pj = Ws[j] @ P[-1]
+            k = Ws[j].shape[1]
+            eP.append(up(nW[j] * eP[-1] + _gamma(k) * nW[j] * nP[-1] + _uf(k, Pj), 8))
+            P.append(Pj)
+            nP.append(fro_up(Pj))
+        # suffix S[j] = W_{N:j+1} (0-based: S[N-1] = W_N)
+        S, eS, nS = [None] * N, [0.0] * N, [0.0] * N
+        S[N - 1], nS[N - 1] = Ws[N - 1], nW[N - 1]
+        for j in range(N - 2, -1, -1):
+            Sj = S[j + 1] @ Ws[j]
+            k = Ws[j].shape[0]
+            eS[j] = up(eS[j + 1] * nW[j] + _gamma(k) * nS[j + 1] * nW[j] + _uf(k, Sj), 8)
+            S[j], nS[j] = Sj, fro_up(Sj)
+        if self.square:
+            A = P[-1] @ self.Sxx
+            k = self.Sxx.shape[0]
+            eA = up(eP[-1] * (self.n_sxx + self.e_sxx) + nP[-1] * self.e_sxx
+                    + _gamma(k) * nP[-1] * self.n_sxx + _uf(k, A), 10)
+            G = A - self.Syx
+            nG = fro_up(G)
+            eG = up(eA + self.e_syx + U * nG, 4)
+            loss = 0.5 * float(np.sum(A * P[-1])) - float(np.sum(P[-1] * self.Syx)) + self.c
+        else:
+            G = P[-1] - self.Phi
+            nG = fro_up(G)
+            eG = up(eP[-1] + U * nG, 3)
+            loss = 0.5 * float(np.dot(G.reshape(-1), G.reshape(-1)))
+        new, rsq = [], 0.0
+        for j in range(N):
+            # Q = S_{j+1}^T G  (identity when j = N-1)
+            if j < N - 1:
+                Q = S[j + 1].T @ G
+                k = G.shape[0]
+                nQ = fro_up(Q)
+                eQ = up(eS[j + 1] * (nG + eG) + nS[j + 1] * eG + _gamma(k) * nS[j + 1] * nG + _uf(k, Q), 8)
+            else:
+                Q, nQ, eQ = G, nG, eG
+            if j > 0:
+                g = Q @ P[j - 1].T
+                k = Q.shape[1]
+                ng = fro_up(g)
+                eg = up(eQ * (nP[j - 1] + eP[j - 1]) + nQ * eP[j - 1] + _gamma(k) * nQ * nP[j - 1] + _uf(k, g), 8)
+            else:
+                g, ng, eg = Q, nQ, eQ
+            sg = eta * g
+            Wn = Ws[j] - sg
+            tiny = math.sqrt(g.size) * 2.0**-1073
+            rj = up(U * fro_up(Wn) + eta * eg + U * fro_up(sg) + tiny, 6)
+            rsq += rj * rj
+            new.append(Wn)
+        rnd = float(np.nextafter(math.sqrt(up(rsq, 2 * N + 2)), math.inf))
+        return loss, new, rnd, G
+
+
+def _uf(k: int, C: np.ndarray) -> float:
+    """Underflow allowance of a product with inner dimension ``k`` (section 2)."""
+    return k * math.sqrt(C.size) * 2.0**-1073
+
+
+def _exact_diff_norm_up(F: np.ndarray, Q: np.ndarray) -> float:
+    """Upper bound of ``||F - Q||_F`` for a float matrix and exact rationals."""
+    s = Fraction(0)
+    for f, q in zip(F.reshape(-1), Q.reshape(-1)):
+        d = Fraction(float(f)) - q
+        s += d * d
+    from flint import arb, fmpq
+
+    return _hi(arb(fmpq(s.numerator, s.denominator)).sqrt())
+
+
+# ---------------------------------------------------------------------------
+# reference points (section 3) and tube bounds (section 2)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Ref:
+    k: int
+    Ws: list
+    n: list  # ||W_l||_2 upper, 0-based
+    pi: dict  # (b, a) 1-based -> upper of ||W_{b:a}||_2 for a < b
+    g: float  # ||G||_2 upper
+
+    def to_json(self):
+        return {
+            "k": self.k, "layer_norm2": self.n,
+            "prod_norm2": [[b, a, v] for (b, a), v in sorted(self.pi.items())], "G_norm2": self.g,
+        }
+
+
+def _make_ref(k, Ws, problem, ctx, sxx_ball=None) -> _Ref:
+    from ._flow import spectral_upper
+
+    N = len(Ws)
+    with ctx:
+        B = [ctx.matrix(W) for W in Ws]
+        n = [claim_up(spectral_upper(b)) for b in B]
+        pi = {}
+        for a in range(1, N + 1):
+            M = B[a - 1]
+            for b in range(a + 1, N + 1):
+                M = B[b - 1] @ M
+                pi[(b, a)] = claim_up(spectral_upper(M))
+        E2E = B[0]
+        for b in B[1:]:
+            E2E = b @ E2E
+        if isinstance(problem.loss, SquareLoss):
+            eSxx, eSyx, _ = problem.loss.exact_stats
+            G = E2E @ ctx.matrix(fmpq_to_fractions(eSxx)) - ctx.matrix(fmpq_to_fractions(eSyx))
+        else:
+            G = E2E - ctx.matrix(np.asarray(problem.loss.target, dtype=np.float64))
+        g = claim_up(spectral_upper(G))
+    return _Ref(k, [W.copy() for W in Ws], n, pi, g)
+
+
+def tube_bounds(ref: _Ref, d: list, s_G: float) -> tuple[float, float]:
+    """``(mu, beta)`` on the set where layer ``l`` is within ``d[l]`` of the
+    reference's (section 2): S3.1 with max-row-sum ``lambda_max(C)``."""
+    from flint import arb
+
+    N = len(d)
+    n = [arb(x) for x in ref.n]
+    D = [arb(x) for x in d]
+
+    def pn(b, a):  # 1-based inclusive
+        if b < a:
+            return arb(1)
+        hi_p, lo_p = arb(1), arb(1)
+        for l in range(a - 1, b):
+            hi_p *= n[l] + D[l]
+            lo_p *= n[l]
+        base = n[a - 1] if a == b else arb(ref.pi[(b, a)])
+        return base + (hi_p - lo_p)
+
+    if N == 1:
+        mu = arb(0)
+    else:
+        cache = {}
+
+        def P(b, a):
+            key = (b, a)
+            if key not in cache:
+                cache[key] = pn(b, a)
+            return cache[key]
+
+        rows = [arb(0)] * N
+        for i in range(1, N + 1):
+            for j in range(i + 1, N + 1):
+                c = P(N, j + 1) * P(j - 1, i + 1) * P(i - 1, 1)
+                rows[i - 1] += c
+                rows[j - 1] += c
+        lam = max(rows, key=_hi)
+        hi_p, lo_p = arb(1), arb(1)
+        for l in range(N):
+            hi_p *= n[l] + D[l]
+            lo_p *= n[l]
+        g2 = arb(ref.g) + arb(s_G) * (hi_p - lo_p)
+        mu = g2 * lam
+    a2 = arb(0)
+    for j in range(1, N + 1):
+        aj = (pn(N, j + 1) if j < N else arb(1)) * (pn(j - 1, 1) if j > 1 else arb(1))
+        a2 += aj * aj
+    beta = arb(s_G) * a2 + mu
+    return _hi(mu), _hi(beta)
+
+
+def _e_recursion(e, rnd, dnorm, mu, beta, eta) -> float:
+    """S4.2 on one segment (section 2): ``exp(mu eta)(e + round + eta beta dnorm / 2)``, upper."""
+    from flint import arb
+
+    H = arb(eta)
+    return _hi((arb(mu) * H).exp() * (arb(e) + arb(rnd) + H * arb(beta) * arb(dnorm) / 2))
+
+
+def _r_recursion(r, rnd, mu, beta, eta) -> float:
+    """S4.5 (section 2): ``max(1 + eta mu, eta beta - 1) r + round``, upper."""
+    from flint import arb
+
+    H = arb(eta)
+    q = max(_hi(1 + H * arb(mu)), _hi(H * arb(beta) - 1))
+    return _hi(arb(q) * arb(r) + arb(rnd))
+
+
+def _s42_segment(ref, drift, dl, e, rnd, dnorm, eta, s_G, seg):
+    """Validate the S4.2 tube of one segment; fills ``seg``; ``None`` when it collapses."""
+    rho = claim_up(max(2.0 * (e + rnd + eta * dnorm), 1e-300))
+    for _ in range(20):
+        d = [up(x + y + rho, 2) for x, y in zip(drift, dl)]
+        mu, beta = tube_bounds(ref, d, s_G)
+        mu, beta = claim_up(mu), claim_up(beta)
+        e1 = claim_up(_e_recursion(e, rnd, dnorm, mu, beta, eta))
+        if e1 < rho:
+            seg.update({"rho": rho, "mu": mu, "beta": beta, "e": e1})
+            return e1
+        if not math.isfinite(e1):
+            return None
+        rho = claim_up(2.0 * e1)
+    return None
+
+
+# ---------------------------------------------------------------------------
+# the certificate
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class GapCheckpoint:
+    k: int
+    t: Fraction
+    theta: np.ndarray
+    loss: float
+    e: float  # S4.2 bound for the float iterate
+    r: float  # S4.5 radius of the exact GD iterate
+    gf_center: np.ndarray
+    gf_radius: float
+    gap_upper: float
+    gap_lower: float
+    gap_upper_s42: float
+
+
+@dataclass
+class GapCertificate:
+    problem: Problem
+    eta: float
+    steps: int
+    every: int
+    refresh: int
+    checkpoints: list = field(default_factory=list)
+    segments: list = field(default_factory=list)
+    refs: list = field(default_factory=list)
+    flow: object = None
+    evals: list = field(default_factory=list)
+    sxx_norm2: float | None = None
+    s42_end: int = 0
+    drift: list = field(default_factory=list)  # balancedness drift at checkpoints (estimate)
+
+    @property
+    def max_gap_upper(self) -> float:
+        return max(c.gap_upper for c in self.checkpoints)
+
+    def to_json(self) -> dict:
+        import platform
+
+        import flint
+        import mpmath
+
+        from . import __version__
+
+        N = self.problem.depth
+        cps = [{
+            "k": c.k, "t": float(c.t), "t_exact": _frac_str(c.t), "gap_upper": c.gap_upper,
+            "gap_lower": c.gap_lower, "gap_upper_s42": c.gap_upper_s42 if math.isfinite(c.gap_upper_s42) else None,
+            "loss": c.loss,
+            "theta_hex": [float(x).hex() for x in c.theta],
+            "gf_center_hex": [float(x).hex() for x in c.gf_center], "gf_radius": c.gf_radius,
+        } for c in self.checkpoints]
+        return {
+            "schema": SCHEMA,
+            "problem": self.problem.to_json(),
+            "eta": self.eta, "eta_hex": float(self.eta).hex(), "steps": self.steps, "every": self.every,
+            "refresh": self.refresh,
+            "claims": {
+                "statement": (
+                    "for each checkpoint k: gap_lower <= ||theta_k - theta(k eta)||_2 <= gap_upper, where "
+                    "theta_k is exact-arithmetic gradient descent with step eta and theta(t) the exact "
+                    "gradient flow, both from the problem's initial point (flattened per S1)"
+                ),
+                "lemmas": ["S3.1", "S4.1", "S4.2", "S4.3", "S4.4", "S4.5", "S4.6"],
+                "checkpoints": cps,
+                "max_gap_upper": self.max_gap_upper,
+            },
+            "refs": [r.to_json() for r in self.refs],
+            "segments": self.segments,
+            "s42_end": self.s42_end,
+            "flow": self.flow,
+            "sxx": None if self.sxx_norm2 is None else {"norm2": self.sxx_norm2},
+            "provenance": {
+                "certify": __version__, "numpy": np.__version__, "python-flint": flint.__version__,
+                "mpmath": mpmath.__version__, "python": platform.python_version(),
+            },
+        }
+
+
+def certify_gap(
+    problem: Problem,
+    eta: float,
+    steps: int,
+    *,
+    every: int | None = None,
+    refresh: int = 50,
+    progress=None,
+) -> GapCertificate:
+    """Certified bounds on ``||theta_k - theta(k eta)||`` for ``k <= steps``
+    (exact GD vs exact GF), at every ``every``-th step (default: 20 checkpoints)."""
+    from ._flow import enclose_flow, spectral_upper
+    from .arith import get_context
+
+    eta = check_eta(eta)
+    steps = check_steps(steps)
+    every = every or max(1, steps // 20)
+    if every < 1:
+        raise UsageError(f"every must be >= 1, got {every}")
+    if refresh < 1:
+        raise UsageError(f"refresh must be >= 1, got {refresh}")
+    N = problem.depth
+    ctx = get_context("float64")
+    cert = GapCertificate(problem, eta, steps, every, refresh)
+    square = isinstance(problem.loss, SquareLoss)
+    s_G = 1.0
+    if square:
+        eSxx, _, _ = problem.loss.exact_stats
+        with ctx:
+            s_G = claim_up(spectral_upper(ctx.matrix(fmpq_to_fractions(eSxx))))
+        cert.sxx_norm2 = s_G
+    ks = sorted(set(list(range(0, steps + 1, every)) + [steps]))
+    # ---- 1. GF enclosure at the checkpoint times (S4.3) ------------------------
+    eta_q = Fraction(eta)
+    gf = {}
+
+    def on_eval(t, yb, e1):
+        # the float midpoints of y(s) are the center; y(s) lies within dev of them
+        center = np.concatenate([b.mid().reshape(-1) for b in yb])
+        dev = math.sqrt(up(sum((b - b.center()).norm_f_upper() ** 2 for b in yb), 2 * N + 2))
+        radius = claim_up(up(e1 + 2.0 * float(np.nextafter(dev, math.inf)), 2))
+        gf[t] = (center, radius)
+
+    T = eta_q * steps
+    enc = enclose_flow(problem, T, checkpoints=1, eval_times=[eta_q * k for k in ks], on_eval=on_eval,
+                       progress=(lambda t: progress("flow", t / float(T))) if progress else None)
+    step_of = {}
+    for n, st in enumerate(enc.steps):
+        for k in ks:
+            tk = eta_q * k
+            if st.t0 <= tk <= st.t0 + st.h and k not in step_of:
+                step_of[k] = n
+    cert.flow = {
+        "order": enc.steps[0].order if enc.steps else 0,
+        "steps": [s.to_json() for s in enc.steps],
+        "evals": [{"k": k, "step": step_of.get(k, 0), "radius": gf[eta_q * k][1]} for k in ks],
+    }
+    # ---- 2. GD with per-segment claims (S4.2, S4.5), block by block -----------
+    stepper = _Stepper(problem, eta)
+    Ws = [np.array(w, dtype=np.float64) for w in problem.weights]
+    state = {"e": 0.0, "r": 0.0, "s42": True}
+    cert.s42_end = steps
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k0 in range(0, steps, refresh):
+            k1 = min(k0 + refresh, steps)
+            ref = _make_ref(k0, Ws, problem, ctx)
+            cert.refs.append(ref)
+            # float steps of the block, with their rounding bounds and step norms
+            block = []
+            for k in range(k0, k1):
+                if k in ks:
+                    _record_checkpoint(cert, problem, k, eta_q, Ws)
+                loss, new, rnd, _ = stepper.step(Ws)
+                if not all(np.all(np.isfinite(w)) for w in new) or not math.isfinite(loss) or loss > BLOWUP_LOSS:
+                    raise BlowUpError(
+                        f"gradient descent diverged at step {k} (loss {loss:.3g}) with eta={eta:g}; try a smaller eta"
+                    )
+                dl = [diff_fro_up(x, y) for x, y in zip(new, Ws)]
+                dnorm = claim_up(math.nextafter(math.sqrt(up(sum(x * x for x in dl), 2 * N + 2)), math.inf))
+                block.append((k, claim_up(2.0 * rnd), dl, dnorm))
+                Ws = new
+                if progress is not None and k % 64 == 0:
+                    progress("gd", (k + 1) / steps)
+            _certify_block(cert, ref, block, state, eta, s_G, N)
+        if steps in ks:
+            _record_checkpoint(cert, problem, steps, eta_q, Ws)
+    # checkpoints: combine the recursions' values with the GF enclosure (S4.4)
+    for c in cert.checkpoints:
+        _finish_checkpoint(c, state["e_at"][c.k], state["r_at"][c.k], gf[eta_q * c.k])
+    return cert
+
+
+def _certify_block(cert, ref, block, state, eta, s_G, N):
+    """Claims for the segments of one block (section 2): the tube bounds hold
+    for the block's largest drift from the reference, so one S3.1 evaluation
+    serves every segment of the block."""
+    e_at = state.setdefault("e_at", {0: 0.0})
+    r_at = state.setdefault("r_at", {0: 0.0})
+    # drift before step k: cumulative step norms since the reference (triangle inequality)
+    drift = [0.0] * N
+    drifts = []
+    for (_, _, dl, _) in block:
+        drifts.append(list(drift))
+        drift = [up(x + y, 1) for x, y in zip(drift, dl)]
+    maxdrift = [max(d[l] for d in drifts) for l in range(N)]
+    maxstep = [max(b[2][l] for b in block) for l in range(N)]
+    # S4.5 radius: find r_max with the block's r values below it
+    r0 = state["r"]
+    r_guess = claim_up(max(2.0 * (r0 + sum(b[1] for b in block)), 1e-300))
+    for _ in range(30):
+        mu_r, beta_r = tube_bounds(ref, [up(x + r_guess, 1) for x in maxdrift], s_G)
+        mu_r, beta_r = claim_up(mu_r), claim_up(beta_r)
+        rs, r = [], r0
+        for (_, rnd, _, _) in block:
+            r = claim_up(_r_recursion(r, rnd, mu_r, beta_r, eta))
+            rs.append(r)
+        if max(rs) <= r_guess:
+            break
+        r_guess = claim_up(2.0 * max(rs))
+    else:
+        raise EnclosureError("the radius of the exact GD iterates cannot be bounded (GD unstable); try a smaller eta")
+    # S4.2 while alive
+    es = None
+    if state["s42"]:
+        e0 = state["e"]
+        rho = claim_up(max(2.0 * (e0 + sum(b[1] + eta * b[3] for b in block)), 1e-300))
+        for _ in range(20):
+            mu, beta = tube_bounds(ref, [up(x + y + rho, 2) for x, y in zip(maxdrift, maxstep)], s_G)
+            mu, beta = claim_up(mu), claim_up(beta)
+            es, e = [], e0
+            for (_, rnd, _, dnorm) in block:
+                e = claim_up(_e_recursion(e, rnd, dnorm, mu, beta, eta))
+                es.append(e)
+            if math.isfinite(es[-1]) and es[-1] < rho:  # e is increasing
+                break
+            es = None
+            if not math.isfinite(e):
+                break
+            rho = claim_up(2.0 * es[-1] if es else 2.0 * e)
+        if es is None:
+            state["s42"] = False
+            cert.s42_end = block[0][0]
+    for i, (k, rnd, dl, dnorm) in enumerate(block):
+        seg = {"k": k, "round": rnd, "dnorm": dnorm, "mu_r": mu_r, "beta_r": beta_r, "r": rs[i]}
+        if es is not None:
+            seg.update({"rho": rho, "mu": mu, "beta": beta, "e": es[i]})
+        cert.segments.append(seg)
+        r_at[k + 1] = rs[i]
+        e_at[k + 1] = es[i] if es is not None else math.inf
+    state["r"] = rs[-1]
+    state["e"] = es[-1] if es is not None else math.inf
+
+
+def _record_checkpoint(cert, problem, k, eta_q, Ws):
+    """The float iterate at checkpoint ``k`` (bounds are filled in later)."""
+    from ._derivatives import Objective
+
+    theta = np.concatenate([w.reshape(-1) for w in Ws])
+    loss = float(Objective(problem).loss(theta))
+    cert.checkpoints.append(GapCheckpoint(k, eta_q * k, theta, loss, math.inf, math.inf, None, math.inf,
+                                          math.inf, 0.0, math.inf))
+
+
+def _finish_checkpoint(c, e, r, gfv):
+    """Two-sided bound at a checkpoint (S4.4) and the one-sided one (S4.2)."""
+    from flint import arb
+
+    center, radius = gfv
+    diff = c.theta - center
+    n = diff.size
+    # sum of squares of the float differences: exact value within s (1 +- gamma_{n+1});
+    # each exact difference d_i = fl(d_i) / (1 + e_i), |e_i| <= u (S4.6)
+    s = float(np.dot(diff, diff))
+    g = (n + 1) * U / (1 - (n + 1) * U) * (1 + 4 * U)
+    dist = (arb(s) * arb(1, g)).sqrt() / arb(1, U)
+    dist_hi, dist_lo = _hi(dist), max(0.0, _lo(dist))
+    two_sided = _hi(arb(dist_hi) + arb(radius) + arb(r))
+    s42 = _hi(arb(e) + arb(r)) if math.isfinite(e) else math.inf
+    c.e, c.r, c.gf_center, c.gf_radius = e, r, center, radius
+    c.gap_upper = claim_up(min(s42, two_sided))
+    c.gap_lower = claim_down(max(0.0, _lo(arb(dist_lo) - arb(radius) - arb(r))))
+    c.gap_upper_s42 = claim_up(s42) if math.isfinite(s42) else math.inf
