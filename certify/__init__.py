@@ -18,13 +18,16 @@ from ._errors import (
 )
 from ._gd import GDRun, run_gd
 from ._problem import Problem, flatten, init_scheme, load_problem, problem_from_dict, unflatten
-from .api import demo_report, evaluate_derivatives, verify_derivatives
+from ._flow import enclose_flow, flow_to_json
+from ._gap import GapCertificate, certify_gap
+from .api import evaluate_derivatives, verify_derivatives
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BlowUpError", "CertificateError", "CertifyError", "EnclosureError", "GDRun", "Objective",
-    "Problem", "ProblemError", "TooLargeError", "UsageError", "demo_report", "evaluate_derivatives",
+    "GapCertificate", "Problem", "ProblemError", "TooLargeError", "UsageError", "certify_gap",
+    "enclose_flow", "evaluate_derivatives", "flow_to_json",
     "flatten", "init_scheme", "load_problem", "problem_from_dict", "run_gd", "unflatten",
     "verify_derivatives",
 ]

@@ -6,9 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._curvature import curvature_estimate
 from ._derivatives import Objective
-from ._gd import run_gd
 from ._problem import Problem, load_problem
 
 DENSE_HESSIAN_JSON_LIMIT = 2000
@@ -48,19 +46,3 @@ def verify_derivatives(problem: Problem, theta=None) -> dict:
         res["hessian_rel_err"] = float("nan")
     res["ok"] = all(v < 1e-12 for v in res.values() if isinstance(v, float) and v == v)
     return res
-
-
-def demo_report(*, eta: float = 0.01, steps: int = 1000, every: int = 100) -> dict:
-    """What ``certify demo`` prints (before the gap certificate exists)."""
-    prob = load_problem("builtin:demo")
-    run = run_gd(prob, eta, steps, every=every)
-    obj = Objective(prob)
-    mus, lams = [], []
-    for th in run.thetas:
-        mus.append(curvature_estimate(obj, th)["mu_s31"])
-        lams.append(float(-np.linalg.eigvalsh(obj.hessian(th))[0]))
-    return {
-        "problem": prob.name, "dims": list(prob.dims), "n_params": prob.n_params,
-        "derivatives": verify_derivatives(prob),
-        "k": run.ks, "t": [k * eta for k in run.ks], "loss": run.losses, "mu_s31": mus, "lambda_min": lams,
-    }

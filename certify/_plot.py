@@ -1,0 +1,53 @@
+"""Plots (matplotlib, Agg backend; written atomically)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from ._atomic import write_bytes_atomic
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_gap(cert, path) -> None:
+    """Certified band ``[gap_lower, gap_upper]`` against ``t = k eta`` (log
+    scale), the one-sided S4.2 bound while it lasts, and the loss (estimate)."""
+    plt = _figure()
+    cps = [c for c in cert.checkpoints if c.k > 0]
+    t = np.array([float(c.t) for c in cps])
+    lo = np.array([c.gap_lower for c in cps])
+    hi = np.array([c.gap_upper for c in cps])
+    s42 = np.array([c.gap_upper_s42 for c in cps])
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    ax.fill_between(t, np.maximum(lo, 1e-300), hi, color="tab:blue", alpha=0.35, label="certified gap band (S4.4)")
+    ax.plot(t, hi, color="tab:blue", lw=1.5)
+    finite = np.isfinite(s42)
+    if finite.any():
+        ax.plot(t[finite], s42[finite], "--", color="tab:orange", label="one-sided bound (S4.2), certified")
+    ax.plot(t, [c.gf_radius for c in cps], ":", color="tab:gray", label="GF enclosure radius, certified")
+    ax.set_yscale("log")
+    ax.set_xlabel("t = k eta")
+    ax.set_ylabel("||theta_k - theta(k eta)||")
+    ax2 = ax.twinx()
+    ax2.plot(t, [c.loss for c in cps], color="tab:green", lw=1, label="loss (estimate)")
+    ax2.set_yscale("log")
+    ax2.set_ylabel("loss (estimate)", color="tab:green")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower right")
+    name = cert.problem.name or "problem"
+    ax.set_title(f"GD (eta={cert.eta:g}) vs GF on {name}: certified gap", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    write_bytes_atomic(path, buf.getvalue())
