@@ -322,7 +322,8 @@ def _checkpoint(problem, t, centers, e, nsteps, backend) -> FlowCheckpoint:
 
     mids = [c.mid() for c in centers]
     flat = np.concatenate([m.reshape(-1) for m in mids])
-    loss = float(Objective(problem).loss(flat))
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = float(Objective(problem).loss(flat))
     if backend == "float64":
         center = flat
     else:

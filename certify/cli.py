@@ -13,6 +13,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from ._errors import CertifyError, UsageError
 
 EPILOG = """\
@@ -196,7 +198,8 @@ def main(argv=None) -> int:
         if not getattr(args, "command", None):
             parser.print_help()
             return 2
-        return int(args.func(args) or 0)
+        with np.errstate(all="ignore"):  # every result is checked for finiteness explicitly
+            return int(args.func(args) or 0)
     except CertifyError as e:
         print(f"certify: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -38,7 +38,7 @@ def diagonal_instance(N, d, seed):
     Phi = U[N] @ np.diag(phi) @ U[0].T
     spec = {"dims": [d] * (N + 1), "loss": {"kind": "whitened", "target": Phi.tolist()},
             "init": {"weights": [w.tolist() for w in Ws]}}
-    return spec, a0, phi
+    return spec, a0, phi, U
 
 
 def true_gaps(N, a0, phi, eta, ks, dps=60):
@@ -72,7 +72,7 @@ def true_gaps(N, a0, phi, eta, ks, dps=60):
        eta=st.sampled_from([1e-3, 2.5e-3, 0.01]), K=st.integers(20, 300))
 def test_gap_brackets_the_truth(N, d, seed, eta, K):
     """Done-when of the gap issue: gap_lower <= true <= gap_upper, gap_upper/true <= 1.01."""
-    spec, a0, phi = diagonal_instance(N, d, seed)
+    spec, a0, phi, _ = diagonal_instance(N, d, seed)
     prob = problem_from_dict(spec)
     every = max(1, K // 5)
     cert = certify_gap(prob, eta, K, every=every)
@@ -87,7 +87,7 @@ def test_gap_brackets_the_truth(N, d, seed, eta, K):
 
 
 def test_certificate_is_deterministic_and_exact_json():
-    spec, _, _ = diagonal_instance(3, 3, 7)
+    spec, _, _, _ = diagonal_instance(3, 3, 7)
     prob = problem_from_dict(spec)
     a = dumps_json(certify_gap(prob, 0.01, 100, every=25).to_json())
     b = dumps_json(certify_gap(prob, 0.01, 100, every=25).to_json())
