@@ -28,7 +28,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._claims import U, claim_down, claim_up, diff_fro_up, fro_up, up
+from ._claims import U, claim_down, claim_up, fro_up, fro_up_many, up
 from ._errors import BlowUpError, EnclosureError, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
@@ -77,64 +77,78 @@ class _Stepper:
             self.Phi = np.asarray(problem.loss.target, dtype=np.float64)
 
     def step(self, Ws):
-        """One float GD step; returns ``(loss estimate, new Ws, round, G)``."""
+        """One float GD step (section 1); returns ``(loss estimate, new Ws, round)``
+        with ``round`` the norm-wise bound of section 2 (before claim slack)."""
         N, eta = self.N, self.eta
-        nW = [fro_up(W) for W in Ws]
-        # prefix P[j] = W_{j+1:1} (0-based: P[0] = W_1), with error bounds
-        P, eP, nP = [Ws[0]], [0.0], [nW[0]]
+        # ---- the float step (this defines the iterates) ----
+        P = [Ws[0]]
         for j in range(1, N):
-            Pj = Ws[j] @ P[-1]
-            k = Ws[j].shape[1]
-            eP.append(up(nW[j] * eP[-1] + _gamma(k) * nW[j] * nP[-1] + _uf(k, Pj), 8))
-            P.append(Pj)
-            nP.append(fro_up(Pj))
-        # suffix S[j] = W_{N:j+1} (0-based: S[N-1] = W_N)
-        S, eS, nS = [None] * N, [0.0] * N, [0.0] * N
-        S[N - 1], nS[N - 1] = Ws[N - 1], nW[N - 1]
+            P.append(Ws[j] @ P[-1])
+        S = [None] * N
+        S[N - 1] = Ws[N - 1]
         for j in range(N - 2, -1, -1):
-            Sj = S[j + 1] @ Ws[j]
-            k = Ws[j].shape[0]
-            eS[j] = up(eS[j + 1] * nW[j] + _gamma(k) * nS[j + 1] * nW[j] + _uf(k, Sj), 8)
-            S[j], nS[j] = Sj, fro_up(Sj)
+            S[j] = S[j + 1] @ Ws[j]
         if self.square:
             A = P[-1] @ self.Sxx
+            G = A - self.Syx
+        else:
+            A = None
+            G = P[-1] - self.Phi
+        Q = [S[j + 1].T @ G if j < N - 1 else G for j in range(N)]
+        g = [Q[j] @ P[j - 1].T if j > 0 else Q[j] for j in range(N)]
+        sg = [eta * x for x in g]
+        new = [W - x for W, x in zip(Ws, sg)]
+        # ---- norms, all at once ----
+        mats = list(Ws) + P[1:] + S[:-1] + [G] + Q[:-1] + g[1:] + sg + new + ([A] if A is not None else [])
+        nrm = fro_up_many(mats)
+        it = iter(nrm)
+        nW = [next(it) for _ in range(N)]
+        nP = [nW[0]] + [next(it) for _ in range(N - 1)]
+        nS = [next(it) for _ in range(N - 1)] + [nW[N - 1]]
+        nG = next(it)
+        nQ = [next(it) for _ in range(N - 1)] + [nG]
+        ng = [None] + [next(it) for _ in range(N - 1)]
+        nsg = [next(it) for _ in range(N)]
+        nnew = [next(it) for _ in range(N)]
+        # ---- error propagation (section 2) ----
+        eP = [0.0]
+        for j in range(1, N):
+            k = Ws[j].shape[1]
+            eP.append(up(nW[j] * eP[-1] + _gamma(k) * nW[j] * nP[j - 1] + _uf(k, P[j]), 8))
+        eS = [0.0] * N
+        for j in range(N - 2, -1, -1):
+            k = Ws[j].shape[0]
+            eS[j] = up(eS[j + 1] * nW[j] + _gamma(k) * nS[j + 1] * nW[j] + _uf(k, S[j]), 8)
+        if self.square:
+            nA = next(it)
             k = self.Sxx.shape[0]
             eA = up(eP[-1] * (self.n_sxx + self.e_sxx) + nP[-1] * self.e_sxx
                     + _gamma(k) * nP[-1] * self.n_sxx + _uf(k, A), 10)
-            G = A - self.Syx
-            nG = fro_up(G)
             eG = up(eA + self.e_syx + U * nG, 4)
-            loss = 0.5 * float(np.sum(A * P[-1])) - float(np.sum(P[-1] * self.Syx)) + self.c
+            loss = 0.5 * float(np.vdot(A, P[-1])) - float(np.vdot(P[-1], self.Syx)) + self.c
         else:
-            G = P[-1] - self.Phi
-            nG = fro_up(G)
             eG = up(eP[-1] + U * nG, 3)
-            loss = 0.5 * float(np.dot(G.reshape(-1), G.reshape(-1)))
-        new, rsq = [], 0.0
+            loss = 0.5 * nG * nG  # an estimate (slightly above the float loss)
+        rsq = 0.0
         for j in range(N):
-            # Q = S_{j+1}^T G  (identity when j = N-1)
             if j < N - 1:
-                Q = S[j + 1].T @ G
                 k = G.shape[0]
-                nQ = fro_up(Q)
-                eQ = up(eS[j + 1] * (nG + eG) + nS[j + 1] * eG + _gamma(k) * nS[j + 1] * nG + _uf(k, Q), 8)
+                eQ = up(eS[j + 1] * (nG + eG) + nS[j + 1] * eG + _gamma(k) * nS[j + 1] * nG + _uf(k, Q[j]), 8)
             else:
-                Q, nQ, eQ = G, nG, eG
+                eQ = eG
             if j > 0:
-                g = Q @ P[j - 1].T
-                k = Q.shape[1]
-                ng = fro_up(g)
-                eg = up(eQ * (nP[j - 1] + eP[j - 1]) + nQ * eP[j - 1] + _gamma(k) * nQ * nP[j - 1] + _uf(k, g), 8)
+                k = Q[j].shape[1]
+                eg = up(eQ * (nP[j - 1] + eP[j - 1]) + nQ[j] * eP[j - 1] + _gamma(k) * nQ[j] * nP[j - 1]
+                        + _uf(k, g[j]), 8)
             else:
-                g, ng, eg = Q, nQ, eQ
-            sg = eta * g
-            Wn = Ws[j] - sg
-            tiny = math.sqrt(g.size) * 2.0**-1073
-            rj = up(U * fro_up(Wn) + eta * eg + U * fro_up(sg) + tiny, 6)
+                eg = eQ
+            tiny = math.sqrt(g[j].size) * 2.0**-1073
+            rj = up(U * nnew[j] + eta * eg + U * nsg[j] + tiny, 6)
             rsq += rj * rj
-            new.append(Wn)
-        rnd = float(np.nextafter(math.sqrt(up(rsq, 2 * N + 2)), math.inf))
-        return loss, new, rnd, G
+        rnd = math.nextafter(math.sqrt(up(rsq, 2 * N + 2)), math.inf)
+        if not math.isfinite(rnd):
+            loss = math.inf
+        return loss, new, rnd
 
 
 def _uf(k: int, C: np.ndarray) -> float:
@@ -438,12 +452,12 @@ def certify_gap(
             for k in range(k0, k1):
                 if k in ks:
                     _record_checkpoint(cert, problem, k, eta_q, Ws)
-                loss, new, rnd, _ = stepper.step(Ws)
-                if not all(np.all(np.isfinite(w)) for w in new) or not math.isfinite(loss) or loss > BLOWUP_LOSS:
+                loss, new, rnd = stepper.step(Ws)
+                if not math.isfinite(loss) or loss > BLOWUP_LOSS:
                     raise BlowUpError(
                         f"gradient descent diverged at step {k} (loss {loss:.3g}) with eta={eta:g}; try a smaller eta"
                     )
-                dl = [diff_fro_up(x, y) for x, y in zip(new, Ws)]
+                dl = [up(x, 2) for x in fro_up_many([x - y for x, y in zip(new, Ws)])]
                 dnorm = claim_up(math.nextafter(math.sqrt(up(sum(x * x for x in dl), 2 * N + 2)), math.inf))
                 block.append((k, claim_up(2.0 * rnd), dl, dnorm))
                 Ws = new
