@@ -7,6 +7,7 @@ run on the same machine; nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -16,6 +17,7 @@ import numpy as np
 
 import certify
 from certify import Objective, problem_from_dict
+from certify._atomic import dumps_json
 from certify._flow import enclose_flow
 
 
@@ -84,18 +86,51 @@ def bench_radius_vs_floor():
     return rows
 
 
+def bench_gap(name, eta, K):
+    """Certified gap vs plain GD (same K) and vs GD with eta/20 (the paper's
+    uncertified proxy for GF); tightness; S4.2 looseness; checker cost."""
+    prob = certify.load_problem(name)
+    t_gd, _ = timeit(lambda: certify.run_gd(prob, eta, K, every=K), repeat=2)
+    t_gd20, _ = timeit(lambda: certify.run_gd(prob, eta / 20, 20 * K, every=20 * K), repeat=1)
+    t0 = time.perf_counter()
+    cert = certify.certify_gap(prob, eta, K)
+    t_cert = time.perf_counter() - t0
+    tight = max(c.gap_upper / c.gap_lower for c in cert.checkpoints if c.k > 0 and c.gap_lower > 0)
+    s42 = [c.gap_upper_s42 / c.gap_upper for c in cert.checkpoints if c.k > 0 and np.isfinite(c.gap_upper_s42)]
+    rows = [
+        (f"gap {name}, {prob.n_params} params, eta={eta:g}, K={K}", f"{t_cert:.2f} s", f"GD {t_gd:.3f} s"),
+        ("  certified gap time / plain GD time", f"{t_cert / t_gd:.2f}", "target <= 5"),
+        ("  certified gap time / GD(eta/20) time", f"{t_cert / t_gd20:.2f}", f"GD(eta/20) {t_gd20:.2f} s; target <= 0.3"),
+        ("  max gap_upper / gap_lower (S4.4)", f"{tight:.9f}", "target <= 1.001"),
+        ("  S4.2 one-sided / two-sided upper", f"{min(s42):.3g}..{max(s42):.3g}" if s42 else "-",
+         f"S4.2 valid for {cert.s42_end} of {K} steps"),
+    ]
+    try:
+        from certify.check import check_certificate
+    except ImportError:
+        return rows
+    doc = json.loads(dumps_json(cert.to_json()))
+    t0 = time.perf_counter()
+    rep = check_certificate(doc)
+    t_chk = time.perf_counter() - t0
+    rows.append(("  check time / produce time", f"{t_chk / t_cert:.2f}", f"valid={rep.valid}; target <= 3"))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="shorter horizon for a smoke run")
+    ap.add_argument("--quick", action="store_true", help="shorter runs for a smoke test")
     args = ap.parse_args()
     rows = []
     rows += bench_flow_large(T=1.0 if args.quick else 10.0)
     rows += bench_radius_vs_floor()
+    rows += bench_gap("builtin:demo", 1e-3, 2000 if args.quick else 10_000)
+    rows += bench_gap("builtin:digits", 1e-3, 500 if args.quick else 3000)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}")
     w = max(len(r[0]) for r in rows)
     for r in rows:
-        print(f"{r[0]:<{w}}  {r[1]:>10}  {r[2]}")
+        print(f"{r[0]:<{w}}  {r[1]:>14}  {r[2]}")
     return 0
 
 
