@@ -1,0 +1,30 @@
+"""The numeric lemmas behind the certificates (proofs/s3_1_tube.py,
+proofs/s4_3_taylor_model.py, proofs/s4_5_segment.py): each passes, and each
+rejects a deliberately wrong formula."""
+
+import pytest
+
+import proofs
+from proofs import s3_1_tube, s4_3_taylor_model, s4_5_segment
+
+
+@pytest.mark.parametrize("mod", [s3_1_tube, s4_3_taylor_model, s4_5_segment], ids=lambda m: m.LEMMA)
+def test_lemma_check_passes(mod):
+    r = proofs.run(mod)
+    assert r.status == "pass", r.detail
+
+
+@pytest.mark.parametrize(
+    "mod, overrides",
+    [
+        (s3_1_tube, {"drop_perturbation": True}),   # ||prod(W+E)|| <= ||prod W|| alone is false
+        (s3_1_tube, {"exponent_scale": 0.5}),       # wrong root in the power bound
+        (s4_3_taylor_model, {"drop_tail": True}),   # forgetting the truncated orders
+        (s4_3_taylor_model, {"gamma_scale": 0.0}),  # forgetting rounding
+        (s4_5_segment, {"beta_formula": lambda a2, cross: cross}),  # dropping the Hl part of ||Hf||
+        (s4_5_segment, {"defect_factor": 0.5}),     # a defect bound too small by half
+    ],
+)
+def test_lemma_check_rejects_wrong_formula(mod, overrides):
+    r = proofs.run(mod, **overrides)
+    assert r.status == "FAIL"
