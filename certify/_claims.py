@@ -67,3 +67,16 @@ def fro_up_many(mats) -> list:
     ss = np.add.reduceat(flat * flat, starts)
     out = np.sqrt(ss * (1.0 + 2.0 * (sizes + 3) * U) + 2.0 * (sizes + 3) * TINY)
     return [math.nextafter(float(x), math.inf) for x in out]
+
+
+def hi(a) -> float:
+    """A float >= every point of the python-flint ``arb`` ball ``a``
+    (``float(arb)`` rounds to nearest, so take the endpoint and step outward)."""
+    v = float(a.upper())
+    return math.nextafter(v, math.inf) if math.isfinite(v) else math.inf
+
+
+def lo(a) -> float:
+    """A float <= every point of the ``arb`` ball ``a``."""
+    v = float(a.lower())
+    return math.nextafter(v, -math.inf) if math.isfinite(v) else -math.inf

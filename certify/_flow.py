@@ -44,6 +44,7 @@ from ._errors import BlowUpError, EnclosureError, UsageError
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
 from ._series import GradientSeries, gf_taylor
 
+from ._claims import hi as _hi, lo as _lo
 from ._claims import U, claim_up, fro_up
 from ._claims import up as _up
 
@@ -61,17 +62,6 @@ def _arb(x):
 
         return arb(fmpq(x.numerator, x.denominator))
     return arb(x)
-
-
-def _hi(a) -> float:
-    """A float >= every point of the arb ``a``."""
-    v = float(a.upper())
-    return float(np.nextafter(v, math.inf)) if math.isfinite(v) else math.inf
-
-
-def _lo(a) -> float:
-    v = float(a.lower())
-    return float(np.nextafter(v, -math.inf)) if math.isfinite(v) else -math.inf
 
 
 def gronwall_update(e0: float, mu: float, delta: float, h) -> float:

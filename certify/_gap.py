@@ -28,6 +28,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ._claims import hi as _hi, lo as _lo
 from ._claims import U, claim_down, claim_up, fro_up, fro_up_many, up
 from ._errors import BlowUpError, EnclosureError, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
@@ -39,16 +40,6 @@ SCHEMA = "certify/gap-v1"
 def _gamma(k: int) -> float:
     g = k * U / (1.0 - k * U)
     return g * (1.0 + 4.0 * U)
-
-
-def _hi(a) -> float:
-    v = float(a.upper())
-    return float(np.nextafter(v, math.inf)) if math.isfinite(v) else math.inf
-
-
-def _lo(a) -> float:
-    v = float(a.lower())
-    return float(np.nextafter(v, -math.inf)) if math.isfinite(v) else -math.inf
 
 
 def _frac_str(q: Fraction) -> str:
