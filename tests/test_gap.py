@@ -29,10 +29,15 @@ def signed_perm(d, rng):
     return P
 
 
-def diagonal_instance(N, d, seed):
+def diagonal_instance(N, d, seed, well_conditioned=False):
     rng = np.random.default_rng(seed)
-    a0 = rng.integers(2, 9, d) / 8.0  # dyadic, in [0.25, 1]
-    phi = rng.integers(4, 13, d) / 8.0  # dyadic, in [0.5, 1.5]
+    if well_conditioned:  # every mode starts within a factor 2 of its target
+        phi = rng.integers(6, 11, d) / 8.0  # dyadic, in [0.75, 1.25]
+        a0 = phi ** (1.0 / N) * rng.integers(6, 10, d) / 8.0
+        a0 = np.round(a0 * 64) / 64  # dyadic
+    else:
+        a0 = rng.integers(2, 9, d) / 8.0  # dyadic, in [0.25, 1]
+        phi = rng.integers(4, 13, d) / 8.0  # dyadic, in [0.5, 1.5]
     U = [signed_perm(d, rng) for _ in range(N + 1)]
     Ws = [U[j + 1] @ np.diag(a0) @ U[j].T for j in range(N)]
     Phi = U[N] @ np.diag(phi) @ U[0].T

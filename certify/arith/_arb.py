@@ -1,0 +1,155 @@
+"""Arb ball matrices (python-flint ``arb_mat``) at any precision.
+
+Arb's operations are rigorous by construction: every result ball contains
+the exact result for all points of the operand balls (Johansson, "Arb: a C
+library for ball arithmetic").  This wrapper only adapts the API (``@`` for
+products, ``.T``) and converts to floats with outward rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from .._claims import hi
+from .._errors import BlowUpError
+from ._base import Context
+
+
+def _arb_scalar(s):
+    from flint import arb, fmpq
+
+    if isinstance(s, Fraction):
+        return arb(fmpq(s.numerator, s.denominator))
+    if isinstance(s, (int, np.integer)):
+        return arb(int(s))
+    return arb(float(s))
+
+
+class ArbMat:
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+    @property
+    def shape(self):
+        return (self.a.nrows(), self.a.ncols())
+
+    @property
+    def T(self):
+        return ArbMat(self.a.transpose())
+
+    def __neg__(self):
+        return ArbMat(-self.a)
+
+    def __matmul__(self, other):
+        return ArbMat(self.a * other.a)
+
+    def __add__(self, other):
+        return ArbMat(self.a + other.a)
+
+    def __sub__(self, other):
+        return ArbMat(self.a - other.a)
+
+    def __mul__(self, s):
+        if isinstance(s, ArbMat):
+            raise TypeError("use @ for matrix products")
+        return ArbMat(self.a * _arb_scalar(s))
+
+    __rmul__ = __mul__
+
+    def _entries(self):
+        return self.a.entries()
+
+    def mid(self) -> np.ndarray:
+        r, c = self.shape
+        return np.array([float(x.mid()) for x in self._entries()]).reshape(r, c)
+
+    def center(self):
+        return ArbMat(self.a.mid())
+
+    def rad_max(self) -> float:
+        return max((hi(x.rad()) for x in self._entries()), default=0.0)
+
+    def abs_upper(self) -> np.ndarray:
+        r, c = self.shape
+        return np.array([hi(abs(x)) for x in self._entries()]).reshape(r, c)
+
+    def norm_f_upper(self) -> float:
+        from flint import arb
+
+        s = arb(0)
+        for x in self._entries():
+            u = abs(x).upper()  # exact upper endpoint of |x| (a ball around 0 squares to a ball around 0)
+            s += u * u
+        v = hi(s.sqrt())
+        if not math.isfinite(v):
+            raise BlowUpError("overflow or non-finite ball in Arb arithmetic")
+        return v
+
+    def norm_2_upper(self) -> float:
+        return self.norm_f_upper()
+
+    def contains(self, q) -> bool:
+        from flint import fmpq
+
+        q = np.asarray(q, dtype=object).reshape(-1)
+        for x, v in zip(self._entries(), q):
+            v = Fraction(v)
+            if not x.contains(fmpq(v.numerator, v.denominator)):
+                return False
+        return True
+
+    def mid_strings(self, digits: int = 0) -> list:
+        from flint import ctx
+
+        n = digits or int(ctx.prec * math.log10(2)) + 3
+        r, c = self.shape
+        flat = [x.mid().str(n, radius=False) for x in self._entries()]
+        return [flat[i * c : (i + 1) * c] for i in range(r)]
+
+
+class ArbContext(Context):
+    name = "arb"
+
+    def __init__(self, prec: int = 128):
+        from .._errors import UsageError
+
+        if prec < 53:
+            raise UsageError(f"arb precision must be >= 53 bits, got {prec}")
+        self.prec = prec
+        self._saved = []
+
+    def __enter__(self):
+        from flint import ctx
+
+        self._saved.append(ctx.prec)
+        ctx.prec = self.prec
+        return self
+
+    def __exit__(self, *exc):
+        from flint import ctx
+
+        ctx.prec = self._saved.pop()
+        return False
+
+    def matrix(self, a, rad=None) -> ArbMat:
+        from flint import arb, arb_mat
+
+        a = np.asarray(a)
+        r, c = a.shape
+        M = arb_mat(r, c)
+        rr = None if rad is None else np.broadcast_to(np.asarray(rad, dtype=np.float64), a.shape)
+        for i in range(r):
+            for j in range(c):
+                x = _arb_scalar(Fraction(a[i, j]) if a.dtype == object else float(a[i, j]))
+                if rr is not None and rr[i, j]:
+                    x = x + arb(0, float(rr[i, j]))
+                M[i, j] = x
+        return ArbMat(M)
+
+    def matrix_from_strings(self, rows, rad=None) -> ArbMat:
+        return self.matrix(np.array([[Fraction(s) for s in row] for row in rows], dtype=object), rad)
