@@ -403,32 +403,8 @@ def certify_gap(
             s_G = claim_up(spectral_upper(ctx.matrix(fmpq_to_fractions(eSxx))))
         cert.sxx_norm2 = s_G
     ks = sorted(set(list(range(0, steps + 1, every)) + [steps]))
-    # ---- 1. GF enclosure at the checkpoint times (S4.3) ------------------------
     eta_q = Fraction(eta)
-    gf = {}
-
-    def on_eval(t, yb, e1):
-        # the float midpoints of y(s) are the center; y(s) lies within dev of them
-        center = np.concatenate([b.mid().reshape(-1) for b in yb])
-        dev = math.sqrt(up(sum((b - b.center()).norm_f_upper() ** 2 for b in yb), 2 * N + 2))
-        radius = claim_up(up(e1 + 2.0 * float(np.nextafter(dev, math.inf)), 2))
-        gf[t] = (center, radius)
-
-    T = eta_q * steps
-    enc = enclose_flow(problem, T, checkpoints=1, eval_times=[eta_q * k for k in ks], on_eval=on_eval,
-                       progress=(lambda t: progress("flow", t / float(T))) if progress else None)
-    step_of = {}
-    for n, st in enumerate(enc.steps):
-        for k in ks:
-            tk = eta_q * k
-            if st.t0 <= tk <= st.t0 + st.h and k not in step_of:
-                step_of[k] = n
-    cert.flow = {
-        "order": enc.steps[0].order if enc.steps else 0,
-        "steps": [s.to_json() for s in enc.steps],
-        "evals": [{"k": k, "step": step_of.get(k, 0), "radius": gf[eta_q * k][1]} for k in ks],
-    }
-    # ---- 2. GD with per-segment claims (S4.2, S4.5), block by block -----------
+    # ---- 1. GD with per-segment claims (S4.2, S4.5), block by block -----------
     stepper = _Stepper(problem, eta)
     Ws = [np.array(w, dtype=np.float64) for w in problem.weights]
     state = {"e": 0.0, "r": 0.0, "s42": True}
@@ -457,6 +433,30 @@ def certify_gap(
             _certify_block(cert, ref, block, state, eta, s_G, N)
         if steps in ks:
             _record_checkpoint(cert, problem, steps, eta_q, Ws)
+    # ---- 2. GF enclosure at the checkpoint times (S4.3) ------------------------
+    gf = {}
+
+    def on_eval(t, yb, e1):
+        # the float midpoints of y(s) are the center; y(s) lies within dev of them
+        center = np.concatenate([b.mid().reshape(-1) for b in yb])
+        dev = math.sqrt(up(sum((b - b.center()).norm_f_upper() ** 2 for b in yb), 2 * N + 2))
+        radius = claim_up(up(e1 + 2.0 * float(np.nextafter(dev, math.inf)), 2))
+        gf[t] = (center, radius)
+
+    T = eta_q * steps
+    enc = enclose_flow(problem, T, checkpoints=1, eval_times=[eta_q * k for k in ks], on_eval=on_eval,
+                       progress=(lambda t: progress("flow", t / float(T))) if progress else None)
+    step_of = {}
+    for n, st in enumerate(enc.steps):
+        for k in ks:
+            tk = eta_q * k
+            if st.t0 <= tk <= st.t0 + st.h and k not in step_of:
+                step_of[k] = n
+    cert.flow = {
+        "order": enc.steps[0].order if enc.steps else 0,
+        "steps": [s.to_json() for s in enc.steps],
+        "evals": [{"k": k, "step": step_of.get(k, 0), "radius": gf[eta_q * k][1]} for k in ks],
+    }
     # checkpoints: combine the recursions' values with the GF enclosure (S4.4)
     for c in cert.checkpoints:
         _finish_checkpoint(c, state["e_at"][c.k], state["r_at"][c.k], gf[eta_q * c.k])

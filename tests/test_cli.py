@@ -26,11 +26,11 @@ def test_console_entry_point_help():
     assert r.returncode == 0 and "demo" in r.stdout and "derive" in r.stdout
 
 
-def test_demo_runs_and_verifies(capsys):
-    code, out, err = run(capsys, "demo", "--steps", "200", "--every", "50")
+def test_demo_runs_and_verifies(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--steps", "400", "--every", "100", "--out-dir", str(tmp_path))
     assert code == 0, err
-    assert "verified" in out and "estimate" in out
-    assert out.count("\n") > 6
+    assert "verified" in out and "estimate" in out and "VALID" in out
+    assert (tmp_path / "gap.json").exists() and (tmp_path / "gap.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @settings(max_examples=12)
@@ -108,6 +108,6 @@ def test_usage_errors_exit_2_one_line(capsys, argv):
     assert code == 2 and err.count("\n") == 1 and err.startswith("certify: error:")
 
 
-def test_gd_blow_up_exit_2(capsys):
-    code, out, err = run(capsys, "demo", "--eta", "50", "--steps", "100")
+def test_gd_blow_up_exit_2(capsys, tmp_path):
+    code, out, err = run(capsys, "demo", "--eta", "50", "--steps", "100", "--out-dir", str(tmp_path))
     assert code == 2 and "diverged" in err and err.count("\n") == 1
