@@ -57,16 +57,22 @@ def fro_up(X: np.ndarray) -> float:
     return math.nextafter(math.sqrt(s), math.inf)
 
 
-def fro_up_many(mats) -> list:
-    """:func:`fro_up` of several float arrays with three numpy calls (the
-    per-matrix sums of squares are sums of ``size`` products: ``size + 1``
-    roundings on any path)."""
-    flat = np.concatenate([m.ravel() for m in mats])
-    sizes = np.array([m.size for m in mats])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    ss = np.add.reduceat(flat * flat, starts)
-    out = np.sqrt(ss * (1.0 + 2.0 * (sizes + 3) * U) + 2.0 * (sizes + 3) * TINY)
-    return [math.nextafter(float(x), math.inf) for x in out]
+class FroNorms:
+    """:func:`fro_up` of a fixed list of array shapes with three numpy calls
+    (each sum of squares has ``size`` products: ``size + 1`` roundings on any
+    path; the inflation of :func:`up` is applied elementwise)."""
+
+    def __init__(self, mats):
+        sizes = np.array([m.size for m in mats])
+        self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self.factor = 1.0 + 2.0 * (sizes + 3) * U
+        self.add = 2.0 * (sizes + 3) * TINY
+
+    def __call__(self, mats) -> list:
+        flat = np.concatenate([m.ravel() for m in mats])
+        ss = np.add.reduceat(flat * flat, self.starts)
+        out = np.sqrt(ss * self.factor + self.add)
+        return np.nextafter(out, np.inf).tolist()
 
 
 def hi(a) -> float:

@@ -29,7 +29,7 @@ from fractions import Fraction
 import numpy as np
 
 from ._claims import hi as _hi, lo as _lo
-from ._claims import U, claim_down, claim_up, fro_up, fro_up_many, up
+from ._claims import FroNorms, U, claim_down, claim_up, fro_up, up
 from ._errors import BlowUpError, EnclosureError, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
@@ -66,6 +66,8 @@ class _Stepper:
             self.c = problem.loss.float_stats[2]
         else:
             self.Phi = np.asarray(problem.loss.target, dtype=np.float64)
+        self._norms = None
+        self.dl = None
 
     def step(self, Ws):
         """One float GD step (section 1); returns ``(loss estimate, new Ws, round)``
@@ -89,9 +91,12 @@ class _Stepper:
         g = [Q[j] @ P[j - 1].T if j > 0 else Q[j] for j in range(N)]
         sg = [eta * x for x in g]
         new = [W - x for W, x in zip(Ws, sg)]
+        delta = [x - W for x, W in zip(new, Ws)]
         # ---- norms, all at once ----
-        mats = list(Ws) + P[1:] + S[:-1] + [G] + Q[:-1] + g[1:] + sg + new + ([A] if A is not None else [])
-        nrm = fro_up_many(mats)
+        mats = list(Ws) + P[1:] + S[:-1] + [G] + Q[:-1] + g[1:] + sg + new + delta + ([A] if A is not None else [])
+        if self._norms is None:
+            self._norms = FroNorms(mats)
+        nrm = self._norms(mats)
         it = iter(nrm)
         nW = [next(it) for _ in range(N)]
         nP = [nW[0]] + [next(it) for _ in range(N - 1)]
@@ -101,6 +106,8 @@ class _Stepper:
         ng = [None] + [next(it) for _ in range(N - 1)]
         nsg = [next(it) for _ in range(N)]
         nnew = [next(it) for _ in range(N)]
+        # ||new - W|| from the float difference: |a - b| <= |fl(a - b)| / (1 - u)
+        self.dl = [up(next(it), 2) for _ in range(N)]
         # ---- error propagation (section 2) ----
         eP = [0.0]
         for j in range(1, N):
@@ -424,7 +431,7 @@ def certify_gap(
                     raise BlowUpError(
                         f"gradient descent diverged at step {k} (loss {loss:.3g}) with eta={eta:g}; try a smaller eta"
                     )
-                dl = [up(x, 2) for x in fro_up_many([x - y for x, y in zip(new, Ws)])]
+                dl = stepper.dl
                 dnorm = claim_up(math.nextafter(math.sqrt(up(sum(x * x for x in dl), 2 * N + 2)), math.inf))
                 block.append((k, claim_up(2.0 * rnd), dl, dnorm))
                 Ws = new
