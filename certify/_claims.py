@@ -15,15 +15,20 @@ import numpy as np
 U = 2.0**-53
 TINY = 2.0**-1060
 CLAIM_DIGITS = 12
+# every claim carries this relative margin before the 12-digit outward rounding,
+# so that a re-derivation whose last bits differ (another BLAS, Arb instead of
+# float mid-rad) still confirms it (schemas/gap-v1.md, section 0)
+CLAIM_MARGIN = Decimal("1e-10")
 _UP = Context(prec=CLAIM_DIGITS, rounding=ROUND_CEILING)
 _DOWN = Context(prec=CLAIM_DIGITS, rounding=ROUND_FLOOR)
 
 
 def claim_up(x: float) -> float:
-    """The smallest 12-significant-digit decimal >= ``x``, as a float >= it."""
+    """The smallest 12-significant-digit decimal >= ``x (1 + 1e-10)`` (``x >= 0``),
+    as a float >= it."""
     if not math.isfinite(x):
         return x
-    d = _UP.plus(Decimal(x))
+    d = _UP.plus(Decimal(x) * (1 + CLAIM_MARGIN if x >= 0 else 1 - CLAIM_MARGIN))
     f = float(d)
     if Decimal(f) < d:
         f = float(np.nextafter(f, math.inf))
@@ -31,10 +36,11 @@ def claim_up(x: float) -> float:
 
 
 def claim_down(x: float) -> float:
-    """The largest 12-significant-digit decimal <= ``x``, as a float <= it."""
+    """The largest 12-significant-digit decimal <= ``x (1 - 1e-10)`` (``x >= 0``),
+    as a float <= it."""
     if not math.isfinite(x):
         return x
-    d = _DOWN.plus(Decimal(x))
+    d = _DOWN.plus(Decimal(x) * (1 - CLAIM_MARGIN if x >= 0 else 1 + CLAIM_MARGIN))
     f = float(d)
     if Decimal(f) > d:
         f = float(np.nextafter(f, -math.inf))

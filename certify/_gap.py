@@ -177,11 +177,17 @@ class _Ref:
     n: list  # ||W_l||_2 upper, 0-based
     pi: dict  # (b, a) 1-based -> upper of ||W_{b:a}||_2 for a < b
     g: float  # ||G||_2 upper
+    # the block's tube data (section 2): largest drift from the reference and
+    # largest step per layer over the block, and the radius bound of the block
+    drift_max: list = field(default_factory=list)
+    step_max: list = field(default_factory=list)
+    r_block: float = 0.0
 
     def to_json(self):
         return {
             "k": self.k, "layer_norm2": self.n,
             "prod_norm2": [[b, a, v] for (b, a), v in sorted(self.pi.items())], "G_norm2": self.g,
+            "drift_max": self.drift_max, "step_max": self.step_max, "r_block": self.r_block,
         }
 
 
@@ -197,7 +203,8 @@ def _make_ref(k, Ws, problem, ctx, sxx_ball=None) -> _Ref:
             M = B[a - 1]
             for b in range(a + 1, N + 1):
                 M = B[b - 1] @ M
-                pi[(b, a)] = claim_up(spectral_upper(M))
+                if (b, a) != (N, 1):  # the end-to-end norm is not used by S3.1 (section 3)
+                    pi[(b, a)] = claim_up(spectral_upper(M))
         E2E = B[0]
         for b in B[1:]:
             E2E = b @ E2E
@@ -482,8 +489,9 @@ def _certify_block(cert, ref, block, state, eta, s_G, N):
     for (_, _, dl, _) in block:
         drifts.append(list(drift))
         drift = [up(x + y, 1) for x, y in zip(drift, dl)]
-    maxdrift = [max(d[l] for d in drifts) for l in range(N)]
-    maxstep = [max(b[2][l] for b in block) for l in range(N)]
+    maxdrift = [claim_up(max(d[l] for d in drifts)) for l in range(N)]
+    maxstep = [claim_up(max(b[2][l] for b in block)) for l in range(N)]
+    ref.drift_max, ref.step_max = maxdrift, maxstep
     # S4.5 radius: find r_max with the block's r values below it
     r0 = state["r"]
     r_guess = claim_up(max(2.0 * (r0 + sum(b[1] for b in block)), 1e-300))
@@ -499,6 +507,7 @@ def _certify_block(cert, ref, block, state, eta, s_G, N):
         r_guess = claim_up(2.0 * max(rs))
     else:
         raise EnclosureError("the radius of the exact GD iterates cannot be bounded (GD unstable); try a smaller eta")
+    ref.r_block = r_guess
     # S4.2 while alive
     es = None
     if state["s42"]:

@@ -1,0 +1,426 @@
+"""The independent checker of ``certify/gap-v1`` certificates (the trusted kernel).
+
+It shares only the problem loader with the producer; the float GD iterates,
+every rounding bound, spectral bound, S3.1 tube bound, Taylor model, Gronwall
+and recursion replay are re-derived here with the checker's own arithmetic
+(``_arith``: entrywise float64 mid-rad with a-posteriori bounds, python-flint
+``arb`` scalars).  What each claim means and how it is confirmed is fixed by
+``certify/schemas/gap-v1.md``.
+
+>>> from certify.check import check_file            # doctest: +SKIP
+>>> rep = check_file("certify-demo/gap.json")        # doctest: +SKIP
+>>> rep.valid, rep.checked                           # doctest: +SKIP
+(True, 61234)
+
+Exit codes of ``certify check``: 0 valid, 1 a claim fails (named), 2 the file
+is unreadable or malformed (:class:`certify.CertificateError`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field as dc_field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from .._errors import CertificateError, CertifyError
+from . import _arith as A
+from . import _flowcheck as F
+from . import _verify as V
+
+SCHEMA = "certify/gap-v1"
+ITERATE_TOL = 1e-9
+
+__all__ = ["CheckReport", "check_certificate", "check_file", "format_report"]
+
+
+@dataclass
+class CheckReport:
+    valid: bool
+    checked: int
+    failures: list = dc_field(default_factory=list)
+    seconds: float = 0.0
+    strict: bool = False
+    summary: dict = dc_field(default_factory=dict)
+
+
+def check_file(path, strict: bool = False) -> CheckReport:
+    """Read and check a certificate file; :class:`CertificateError` when it is
+    unreadable or malformed."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CertificateError(f"cannot read certificate {p}: {e.strerror if isinstance(e, OSError) else e}") from e
+
+    def bad_constant(c):
+        raise CertificateError(f"{p}: non-finite number {c} in the certificate")
+
+    try:
+        doc = json.loads(text, parse_constant=bad_constant)
+    except json.JSONDecodeError as e:
+        raise CertificateError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from e
+    return check_certificate(doc, strict=strict)
+
+
+def check_certificate(doc, strict: bool = False) -> CheckReport:
+    """Re-verify every claim of a ``certify/gap-v1`` document (never modifies it).
+    ``strict``: scalar recursions in Arb at 256 bits instead of 128."""
+    from flint import ctx
+
+    t0 = time.perf_counter()
+    if not isinstance(doc, dict):
+        raise CertificateError("certificate: expected a JSON object")
+    if doc.get("schema") != SCHEMA:
+        raise CertificateError(f"certificate: unknown schema {doc.get('schema')!r} (this checker reads {SCHEMA})")
+    stats = [0]
+    old = ctx.prec
+    ctx.prec = 256 if strict else 128
+    try:
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            summary = _check(doc, stats)
+        rep = CheckReport(True, stats[0], [], 0.0, strict, summary)
+    except V.Invalid as e:
+        rep = CheckReport(False, stats[0], [str(e)], 0.0, strict)
+    except CertifyError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        raise CertificateError(f"certificate: malformed ({type(e).__name__}: {e})") from e
+    finally:
+        ctx.prec = old
+    rep.seconds = time.perf_counter() - t0
+    return rep
+
+
+def format_report(rep: CheckReport) -> str:
+    if rep.valid:
+        s = rep.summary
+        return (f"VALID: all {rep.checked} claims confirmed in {rep.seconds:.2f}s "
+                f"({s.get('steps', '?')} GD steps, {s.get('flow_steps', '?')} flow steps, "
+                f"{s.get('checkpoints', '?')} checkpoints; max gap upper bound {s.get('max_gap_upper', float('nan')):.6e})")
+    return f"INVALID: {rep.failures[0]}"
+
+
+# ---------------------------------------------------------------------------
+
+
+def _check(doc: dict, stats) -> dict:
+    from flint import arb
+
+    from .._problem import problem_from_dict
+
+    problem = problem_from_dict(V.field(doc, "problem", "certificate", dict), name="certificate.problem")
+    N = problem.depth
+    eta = V.num(doc, "eta", "certificate")
+    if eta <= 0:
+        raise CertificateError(f"certificate.eta: must be > 0, got {eta!r}")
+    stats[0] += 1
+    if doc.get("eta_hex") != eta.hex():
+        raise V.Invalid(f"eta_hex: {doc.get('eta_hex')!r} does not match eta = {eta!r}")
+    K = V.integer(doc, "steps", "certificate", 1)
+    every = V.integer(doc, "every", "certificate", 1)
+    R = V.integer(doc, "refresh", "certificate", 1)
+    claims = V.field(doc, "claims", "certificate", dict)
+    cps = V.field(claims, "checkpoints", "claims", list)
+    segs = V.field(doc, "segments", "certificate", list)
+    refs = V.field(doc, "refs", "certificate", list)
+    flow = V.field(doc, "flow", "certificate", dict)
+    s42_end = V.integer(doc, "s42_end", "certificate", 0)
+    if len(segs) != K:
+        raise V.Invalid(f"segments: {len(segs)} entries for {K} steps")
+    ks = sorted(set(range(0, K + 1, every)) | {K})
+    if [c.get("k") if isinstance(c, dict) else None for c in cps] != ks:
+        bad = next((i for i, (c, k) in enumerate(zip(cps, ks)) if not isinstance(c, dict) or c.get("k") != k), len(ks))
+        raise V.Invalid(f"claims.checkpoints[{bad}].k: expected the checkpoints {ks[:4]}... every {every} steps")
+    stats[0] += len(ks)
+    if len(refs) != (K + R - 1) // R:
+        raise V.Invalid(f"refs: {len(refs)} reference points, expected one every {R} steps")
+    eta_q = Fraction(eta)
+    loss = V.Loss(problem)
+    s_G = 1.0
+    if loss.square:
+        sx = V.field(doc, "sxx", "certificate", dict)
+        s_G = V.num(sx, "norm2", "sxx")
+        V.truth("sxx.norm2", s_G, loss.sxx_norm2, stats)
+    n_params = problem.n_params
+    shapes = [w.shape for w in problem.weights]
+
+    def split(theta):
+        out, i = [], 0
+        for sh in shapes:
+            n = sh[0] * sh[1]
+            out.append(theta[i:i + n].reshape(sh))
+            i += n
+        return out
+
+    # ------------------------------------------------------------------ GD
+    Ws = [np.array(w, dtype=np.float64) for w in problem.weights]
+    iterates = {}
+    r_claim = {0: 0.0}
+    e_claim = {0: 0.0}
+    r_prev, e_prev = 0.0, 0.0
+    alive = True
+    H = arb(eta)
+    for bi, k0 in enumerate(range(0, K, R)):
+        k1 = min(k0 + R, K)
+        ref = refs[bi]
+        where = f"refs[{bi}]"
+        if not isinstance(ref, dict) or ref.get("k") != k0:
+            raise V.Invalid(f"{where}.k: expected {k0}")
+        # reference bounds (section 3) at the checker's own iterate
+        n = [float(x) for x in V.field(ref, "layer_norm2", where, list)]
+        if len(n) != N:
+            raise CertificateError(f"{where}.layer_norm2: expected {N} numbers")
+        for l in range(N):
+            V.truth(f"{where}.layer_norm2[{l}]", n[l], A.spec2_up(Ws[l]), stats)
+        pi = {}
+        want = {(b, a) for a in range(1, N + 1) for b in range(a + 1, N + 1)} - {(N, 1)}
+        rows = V.field(ref, "prod_norm2", where, list)
+        for m_i, row in enumerate(rows):
+            b, a, v = row
+            if (b, a) not in want or (b, a) in pi:
+                raise V.Invalid(f"{where}.prod_norm2[{m_i}]: unexpected partial product ({b}, {a})")
+            pi[(b, a)] = float(v)
+        if set(pi) != want:
+            raise V.Invalid(f"{where}.prod_norm2: missing partial products {sorted(want - set(pi))}")
+        prods = {}
+        for a in range(1, N + 1):
+            M, Mr = Ws[a - 1], None
+            for b in range(a + 1, N + 1):
+                M, Mr = A.mm(Ws[b - 1], None, M, Mr)
+                prods[(b, a)] = (M, Mr)
+        for m_i, (b, a) in enumerate(sorted(pi)):
+            V.truth(f"{where}.prod_norm2[{m_i}]", pi[(b, a)], A.spec2_up(*prods[(b, a)]), stats)
+        if N == 1:
+            P, Pr = Ws[0], None
+        else:
+            P, Pr = prods[(N, 1)]
+        Gm, Gr = loss.G_ball(P, Pr)
+        g = V.num(ref, "G_norm2", where)
+        V.truth(f"{where}.G_norm2", g, A.spec2_up(Gm, Gr), stats)
+        drift_max = [V.num({"x": x}, "x", f"{where}.drift_max") for x in V.field(ref, "drift_max", where, list)]
+        step_max = [V.num({"x": x}, "x", f"{where}.step_max") for x in V.field(ref, "step_max", where, list)]
+        if len(drift_max) != N or len(step_max) != N:
+            raise CertificateError(f"{where}: drift_max and step_max need {N} entries")
+        r_block = V.num(ref, "r_block", where)
+        # the block's tube constants (derived from the claimed reference data)
+        mu_r_x, beta_r_x = V.tube(n, pi, g, [arb(x) + arb(r_block) for x in drift_max], s_G)
+        mu_r_x, beta_r_x = A.hi(mu_r_x), A.hi(beta_r_x)
+        s42_cache = {}
+        its, new_Ws, rounds, steps_l, drifts = V.gd_block(Ws, eta, loss, N, k1 - k0)
+        if any(A.nonfinite(w) for w in new_Ws) or not np.all(np.isfinite(rounds)):
+            raise V.Invalid(f"segments[{k0}..{k1 - 1}]: the float GD iterates overflow")
+        for l in range(N):
+            V.truth(f"{where}.drift_max[{l}]", drift_max[l], float(drifts[:, l].max()), stats)
+            V.truth(f"{where}.step_max[{l}]", step_max[l], float(steps_l[:, l].max()), stats)
+        for k in range(k0, k1):
+            seg = segs[k]
+            sw = f"segments[{k}]"
+            if not isinstance(seg, dict) or seg.get("k") != k:
+                raise V.Invalid(f"{sw}.k: expected {k}")
+            if k in ks:
+                iterates[k] = its[k - k0]
+            rnd = V.num(seg, "round", sw)
+            V.truth(f"{sw}.round", rnd, float(rounds[k - k0]), stats)
+            dnorm = V.num(seg, "dnorm", sw)
+            V.truth(f"{sw}.dnorm", dnorm, A.vec_norm_up([float(x) for x in steps_l[k - k0]]), stats)
+            V.truth(f"{where}.r_block (at step {k})", r_block, r_prev, stats)
+            mu_r, beta_r = V.num(seg, "mu_r", sw), V.num(seg, "beta_r", sw)
+            V.consistent_up(f"{sw}.mu_r", mu_r, mu_r_x, stats)
+            V.consistent_up(f"{sw}.beta_r", beta_r, beta_r_x, stats)
+            # S4.5 recursion
+            q = max(A.hi(1 + H * arb(mu_r)), A.hi(H * arb(beta_r) - 1))
+            r_x = A.hi(arb(q) * arb(r_prev) + arb(rnd))
+            r_new = V.num(seg, "r", sw)
+            V.consistent_up(f"{sw}.r", r_new, r_x, stats)
+            # S4.2 while alive
+            has = all(key in seg for key in ("rho", "mu", "beta", "e"))
+            if k < s42_end:
+                if not has:
+                    raise V.Invalid(f"{sw}: missing the S4.2 claims (s42_end = {s42_end})")
+                rho = V.num(seg, "rho", sw)
+                if rho not in s42_cache:
+                    mu_x, beta_x = V.tube(n, pi, g, [arb(x) + arb(y) + arb(rho) for x, y in zip(drift_max, step_max)],
+                                          s_G)
+                    s42_cache[rho] = (A.hi(mu_x), A.hi(beta_x))
+                mu_x, beta_x = s42_cache[rho]
+                mu, beta = V.num(seg, "mu", sw), V.num(seg, "beta", sw)
+                V.consistent_up(f"{sw}.mu", mu, mu_x, stats)
+                V.consistent_up(f"{sw}.beta", beta, beta_x, stats)
+                e_x = A.hi((arb(mu) * H).exp() * (arb(e_prev) + arb(rnd) + H * arb(beta) * arb(dnorm) / 2))
+                e_new = V.num(seg, "e", sw)
+                V.consistent_up(f"{sw}.e", e_new, e_x, stats)
+                stats[0] += 1
+                if not e_new < rho:
+                    raise V.Invalid(f"{sw}.rho: the S4.2 tube is not valid (e = {e_new!r} >= rho = {rho!r})")
+                e_prev = e_new
+                e_claim[k + 1] = e_new
+            elif has or any(key in seg for key in ("rho", "mu", "beta", "e")):
+                raise V.Invalid(f"{sw}: S4.2 claims after s42_end = {s42_end}")
+            r_prev = r_new
+            r_claim[k + 1] = r_new
+        Ws = new_Ws
+    if K in ks:
+        iterates[K] = [w.copy() for w in Ws]
+    if s42_end > K:
+        raise V.Invalid(f"s42_end: {s42_end} > steps = {K}")
+    # ------------------------------------------------------------------ flow
+    gf = _check_flow(flow, problem, loss, s_G, eta_q, K, ks, cps, N, n_params, stats)
+    # ------------------------------------------------------------------ checkpoints
+    max_up = 0.0
+    for i, (c, k) in enumerate(zip(cps, ks)):
+        cw = f"claims.checkpoints[{i}]"
+        t_exact = V.frac(c.get("t_exact"), f"{cw}.t_exact")
+        stats[0] += 2
+        if t_exact != eta_q * k:
+            raise V.Invalid(f"{cw}.t_exact: {c.get('t_exact')} is not k * eta")
+        if V.num(c, "t", cw) != float(eta_q * k):
+            raise V.Invalid(f"{cw}.t: {c.get('t')!r} is not k * eta rounded to nearest")
+        stored = V.hexvec(c.get("theta_hex"), n_params, f"{cw}.theta_hex")
+        own = np.concatenate([w.reshape(-1) for w in iterates[k]])
+        stats[0] += 1
+        dev = A.fro_diff_up(own, stored)
+        if not dev <= ITERATE_TOL * (1 + float(np.linalg.norm(stored))):
+            raise V.Invalid(f"{cw}.theta_hex: the stored iterate differs from the recomputed one by {dev:.3g}")
+        center, radius = gf[k]
+        gcen = V.hexvec(c.get("gf_center_hex"), n_params, f"{cw}.gf_center_hex")
+        stats[0] += 2
+        if not np.array_equal(gcen, center):
+            raise V.Invalid(f"{cw}.gf_center_hex: differs from flow.evals' center for k = {k}")
+        if V.num(c, "gf_radius", cw) != radius:
+            raise V.Invalid(f"{cw}.gf_radius: differs from flow.evals' radius for k = {k}")
+        # dist = ||theta^_k - gf_center||, rigorous interval
+        d = own - gcen
+        s = float(d @ d)
+        nn = d.size
+        gam = A.gamma(nn + 1)
+        dist = (arb(s) * arb(1, gam) + arb(0, nn * 2.0**-1070)).sqrt() / arb(1, A.U)
+        dist_hi, dist_lo = A.hi(dist), max(0.0, A.lo(dist))
+        r_k = r_claim[k]
+        two = A.hi(arb(dist_hi) + arb(radius) + arb(r_k))
+        s42 = A.hi(arb(e_claim[k]) + arb(r_k)) if k <= s42_end else math.inf
+        gu = V.num(c, "gap_upper", cw)
+        V.consistent_up(f"{cw}.gap_upper", gu, min(two, s42), stats)
+        gl = V.num(c, "gap_lower", cw)
+        V.consistent_down(f"{cw}.gap_lower", gl, max(0.0, A.lo(arb(dist_lo) - arb(radius) - arb(r_k))), stats)
+        g42 = c.get("gap_upper_s42")
+        if k <= s42_end:
+            V.consistent_up(f"{cw}.gap_upper_s42", V.num(c, "gap_upper_s42", cw), s42, stats)
+        elif g42 is not None:
+            raise V.Invalid(f"{cw}.gap_upper_s42: claimed after s42_end = {s42_end}")
+        # the loss is an estimate (float evaluation at the float iterate)
+        own_loss = _float_loss(iterates[k], loss, problem)
+        stats[0] += 1
+        if not abs(V.num(c, "loss", cw) - own_loss) <= 1e-9 * max(1.0, abs(own_loss)):
+            raise V.Invalid(f"{cw}.loss: {c.get('loss')!r} is not the loss at the iterate ({own_loss!r})")
+        max_up = max(max_up, gu)
+    stats[0] += 1
+    if V.num(claims, "max_gap_upper", "claims") != max_up:
+        raise V.Invalid(f"claims.max_gap_upper: {claims.get('max_gap_upper')!r} is not the largest gap_upper ({max_up!r})")
+    return {"steps": K, "flow_steps": len(flow["steps"]), "checkpoints": len(ks), "max_gap_upper": max_up}
+
+
+def _float_loss(Ws, loss, problem) -> float:
+    P = Ws[0]
+    for w in Ws[1:]:
+        P = w @ P
+    if loss.square:
+        c = problem.loss.float_stats[2]
+        return 0.5 * float(np.vdot(P @ loss.Sxx_f, P)) - float(np.vdot(P, loss.Syx_f)) + c
+    D = P - loss.Phi
+    return 0.5 * float(np.vdot(D, D))
+
+
+def _check_flow(flow, problem, loss, s_G, eta_q, K, ks, cps, N, n_params, stats) -> dict:
+    """Section 4: returns ``{k: (gf_center, radius)}`` for the checkpoints."""
+    from flint import arb
+
+    p = V.integer(flow, "order", "flow", 1)
+    steps = V.field(flow, "steps", "flow", list)
+    evals = V.field(flow, "evals", "flow", list)
+    if not steps:
+        raise V.Invalid("flow.steps: no steps")
+    T = eta_q * K
+    if len(evals) != len(ks) or [e.get("k") if isinstance(e, dict) else None for e in evals] != ks:
+        raise V.Invalid("flow.evals: one evaluation per checkpoint is required, in order")
+    by_step = {}
+    for i, ev in enumerate(evals):
+        by_step.setdefault(V.integer(ev, "step", f"flow.evals[{i}]", 0), []).append(i)
+    centers = [np.array(w, dtype=np.float64) for w in problem.weights]
+    t = Fraction(0)
+    e0_x = 0.0
+    out = {}
+    for n_i, st in enumerate(steps):
+        sw = f"flow.steps[{n_i}]"
+        if not isinstance(st, dict):
+            raise CertificateError(f"{sw}: expected an object")
+        t0 = V.frac(st.get("t0"), f"{sw}.t0")
+        h = V.frac(st.get("h"), f"{sw}.h")
+        stats[0] += 1
+        if t0 != t or not h > 0 or t0 + h > T:
+            raise V.Invalid(f"{sw}: the steps do not cover [0, K eta] contiguously (t0 = {st.get('t0')}, h = {st.get('h')})")
+        if V.integer(st, "order", sw, 1) != p:
+            raise V.Invalid(f"{sw}.order: differs from flow.order")
+        e0 = V.num(st, "e0", sw)
+        if n_i == 0:
+            stats[0] += 1
+            if e0 != 0.0:
+                raise V.Invalid(f"{sw}.e0: the flow starts at the initial point (e0 must be 0)")
+        else:
+            V.consistent_up(f"{sw}.e0", e0, e0_x, stats)
+        a = F.candidate(centers, p, loss)
+        if any(A.nonfinite(x) for x in a):
+            raise V.Invalid(f"{sw}: the Taylor candidate overflows")
+        delta_own, yrange = F.defect_bound(a, p, h, loss)
+        delta = V.num(st, "delta", sw)
+        V.truth(f"{sw}.delta", delta, delta_own, stats)
+        rho = V.num(st, "rho", sw)
+        mu = V.num(st, "mu", sw)
+        mu_own = F.s31_mu(centers, [float(A.infl(y + rho, 1)) for y in yrange], loss, s_G)
+        V.truth(f"{sw}.mu", mu, mu_own, stats)
+        Hq = A.qarb(h)
+        M = arb(mu)
+        growth = Hq if mu == 0 else (M * Hq).expm1() / M
+        e1_x = A.hi((M * Hq).exp() * arb(e0) + arb(delta) * growth)
+        e1 = V.num(st, "e1", sw)
+        V.consistent_up(f"{sw}.e1", e1, e1_x, stats)
+        stats[0] += 1
+        if not e1 < rho:
+            raise V.Invalid(f"{sw}.rho: the tube is not valid (e1 = {e1!r} >= rho = {rho!r})")
+        for i in by_step.get(n_i, []):
+            ev = evals[i]
+            k = ks[i]
+            tk = eta_q * k
+            stats[0] += 1
+            if not t0 <= tk <= t0 + h:
+                raise V.Invalid(f"flow.evals[{i}].step: k eta = {float(tk)!r} is not in step {n_i}")
+            gc = V.hexvec(cps[i].get("gf_center_hex"), n_params, f"claims.checkpoints[{i}].gf_center_hex")
+            radius = V.num(ev, "radius", f"flow.evals[{i}]")
+            if tk == 0:
+                own = np.concatenate([c.reshape(-1) for c in centers])
+                req = A.fro_diff_up(own, gc)
+            else:
+                yb = F.horner(a, tk - t0)
+                mid = np.concatenate([m.reshape(-1) for m, _ in yb])
+                dev = A.vec_norm_up([A.fro_up(np.zeros_like(r), r) for _, r in yb])
+                req = A.hi(arb(e1) + arb(A.fro_diff_up(mid, gc)) + arb(dev))
+            V.truth(f"flow.evals[{i}].radius", radius, req, stats)
+            out[k] = (gc, radius)
+        yb = F.horner(a, h)
+        jump_own = A.vec_norm_up([A.fro_up(np.zeros_like(r), r) for _, r in yb])
+        jump = V.num(st, "jump", sw)
+        V.truth(f"{sw}.jump", jump, jump_own, stats)
+        e0_x = A.hi(arb(e1) + arb(jump))
+        centers = [m for m, _ in yb]
+        t = t0 + h
+    stats[0] += 1
+    if t != T:
+        raise V.Invalid(f"flow.steps: the enclosure ends at t = {float(t)!r}, not at K eta = {float(T)!r}")
+    missing = [k for k in ks if k not in out]
+    if missing:
+        raise V.Invalid(f"flow.evals: no verified evaluation for checkpoint k = {missing[0]}")
+    return out

@@ -1,0 +1,195 @@
+"""The checker's own rigorous arithmetic (independent of certify.arith).
+
+Float64 midpoint-radius matrices, entrywise, as pairs ``(m, r)`` of numpy
+arrays (``r`` None means radius 0), with a-posteriori bounds for round-to-nearest
+IEEE binary64 (the rounding mode is never switched).  ``u = 2^-53``.
+
+- Rounding of nonnegative expressions: a value computed in round-to-nearest
+  from nonnegative floats with at most ``n`` roundings on any path is at least
+  ``x / (1 + u)^n`` of the exact value ``x``; :func:`infl` returns
+  ``c (1 + 2(n+2)u) + 2(n+2) 2^-1060`` >= the exact value for the computed
+  ``c`` (proofs/s4_6_rounding.py; the additive term covers underflow).
+- Products ``fl(A B)`` with inner dimension ``k`` (any BLAS, any summation
+  order, FMA or not; Higham, *Accuracy and Stability*, Thm 3.5 with underflow):
+  ``|fl(A B) - A B| <= gamma_k |A| |B| + k 2^-1073``,
+  ``gamma_k = k u / (1 - k u)``.
+- A single rounding: ``|fl(z) - z| <= u |fl(z)|`` (plus ``2^-1074`` for a
+  product that may underflow; sums and differences are exact on underflow).
+
+Scalars are bounded with python-flint's ``arb`` balls (outward conversion to
+floats through the exact endpoints).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+U = 2.0**-53
+UF = 2.0**-1073  # per-term underflow allowance of a dot product
+TINY = 2.0**-1074
+
+
+def gamma(k: int) -> float:
+    """``gamma_k`` rounded up (the factor covers the rounding of the formula)."""
+    return k * U / (1.0 - k * U) * (1.0 + 4.0 * U)
+
+
+def infl(c, n: int):
+    """Upper bound of a nonnegative exact value whose RN evaluation (``n``
+    roundings on any path) gave ``c`` (array or float)."""
+    return c * (1.0 + 2.0 * (n + 2) * U) + 2.0 * (n + 2) * 2.0**-1060
+
+
+def nonfinite(*arrs) -> bool:
+    return any(a is not None and not np.all(np.isfinite(a)) for a in arrs)
+
+
+# ---------------------------------------------------------------------------
+# matrices
+# ---------------------------------------------------------------------------
+
+
+def mm(A, Ar, B, Br):
+    """Enclosure of ``{a b : |a - A| <= Ar, |b - B| <= Br}``: ``(fl(A B), R)``."""
+    k = A.shape[-1]
+    C = A @ B
+    aA, aB = np.abs(A), np.abs(B)
+    inner = gamma(k) * aB if Br is None else gamma(k) * aB + Br
+    R = aA @ inner
+    if Ar is not None:
+        R = R + Ar @ (aB if Br is None else aB + Br)
+    return C, infl(R + k * UF, 2 * k + 8)
+
+
+def addsub(A, Ar, B, Br, sign: int):
+    C = A + B if sign > 0 else A - B
+    R = U * np.abs(C)
+    if Ar is not None:
+        R = R + Ar
+    if Br is not None:
+        R = R + Br
+    return C, infl(R, 4)
+
+
+def abs_up(m, r):
+    return np.abs(m) if r is None else infl(np.abs(m) + r, 1)
+
+
+def fro_up(m, r=None) -> float:
+    """Upper bound of ``sup ||X||_F`` over the ball ``(m, r)``."""
+    a = abs_up(m, r).ravel()
+    s = float(infl(float(a @ a), a.size + 2))
+    return math.nextafter(math.sqrt(s), math.inf)
+
+
+def fro_diff_up(a: np.ndarray, b: np.ndarray) -> float:
+    """Upper bound of ``||a - b||_F`` for float arrays (exact values):
+    ``|a - b| = |fl(a - b)| / |1 + e|``, ``|e| <= u``."""
+    d = (a - b).ravel()
+    s = float(infl(float(d @ d), d.size + 4))
+    return math.nextafter(math.sqrt(s) * (1.0 + 2.0 * U), math.inf)
+
+
+def vec_norm_up(parts) -> float:
+    """Upper bound of ``sqrt(sum x_i^2)`` for nonnegative floats ``x_i``."""
+    s = 0.0
+    for x in parts:
+        s += x * x
+    s = float(infl(s, 2 * len(parts) + 2))
+    return math.nextafter(math.sqrt(s), math.inf)
+
+
+def exact_enclosure(Q) -> tuple:
+    """Float mid-rad enclosure of an exact rational matrix (python-flint ``fmpq_mat``)."""
+    rows, cols = Q.nrows(), Q.ncols()
+    m = np.empty((rows, cols))
+    r = np.zeros((rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            q = Q[i, j]
+            fr = Fraction(int(q.p), int(q.q))
+            f = float(fr)
+            m[i, j] = f
+            d = abs(Fraction(f) - fr)
+            r[i, j] = math.nextafter(float(d), math.inf) if d else 0.0
+    return m, (r if np.any(r) else None)
+
+
+SQUARINGS = 6
+
+
+def spec2_up(m, r=None) -> float:
+    """Upper bound of ``sup ||X||_2`` over the ball ``(m, r)``: the minimum of
+    ``||X||_F``, ``sqrt(||X||_1 ||X||_inf)`` and the renormalised power bound
+    ``lambda_max(B) <= (||(B s_0)^2 ...||_F ...)`` with ``B = X^T X`` (or
+    ``X X^T``), ``SQUARINGS`` squarings, each of ``B_i s_i`` with a float scale
+    ``s_i`` against under/overflow: ``L_i <= sqrt(L_{i+1}) / s_i``."""
+    from flint import arb
+
+    a = abs_up(m, r)
+    fro = fro_up(m, r)
+    n1 = float(infl(float(a.sum(axis=0).max()), a.shape[0] + 2))
+    ni = float(infl(float(a.sum(axis=1).max()), a.shape[1] + 2))
+    best = min(fro, math.nextafter(math.sqrt(float(infl(n1 * ni, 1))), math.inf))
+    if min(m.shape) == 1 or best == 0.0:
+        return best
+    mT = m.T
+    rT = None if r is None else r.T
+    if m.shape[1] <= m.shape[0]:
+        B, Br = mm(mT, rT, m, r)
+    else:
+        B, Br = mm(m, r, mT, rT)
+    logs = []
+    for _ in range(SQUARINGS):
+        c = fro_up(B, Br)
+        if c == 0.0:
+            return 0.0
+        if not math.isfinite(c):
+            return best
+        s = 1.0 / c  # any positive float: the scale is exact as stored
+        Bm = B * s
+        R = U * np.abs(Bm) + TINY
+        if Br is not None:
+            R = R + Br * s * (1.0 + 2.0 * U)
+        Br = infl(R, 4)
+        B = Bm
+        logs.append(s)
+        B, Br = mm(B, Br, B, Br)
+    last = fro_up(B, Br)
+    if last == 0.0:
+        return 0.0
+    L = arb(last).log()
+    for s in reversed(logs):
+        L = L / 2 - arb(s).log()
+    bound = (L / 2).exp()  # ||X||_2 = sqrt(lambda_max(B_0))
+    return min(best, hi(bound))
+
+
+# ---------------------------------------------------------------------------
+# scalars (arb)
+# ---------------------------------------------------------------------------
+
+
+def hi(a) -> float:
+    v = float(a.upper())
+    return math.nextafter(v, math.inf) if math.isfinite(v) else math.inf
+
+
+def lo(a) -> float:
+    v = float(a.lower())
+    return math.nextafter(v, -math.inf) if math.isfinite(v) else -math.inf
+
+
+def qarb(q: Fraction):
+    from flint import arb, fmpq
+
+    return arb(fmpq(q.numerator, q.denominator))
+
+
+def frac_up(q: Fraction) -> float:
+    """The smallest float >= the rational ``q``."""
+    f = float(q)
+    return math.nextafter(f, math.inf) if Fraction(f) < q else f

@@ -1,0 +1,285 @@
+"""The checker's verification of the GF enclosure (schemas/gap-v1.md, section 4).
+
+For each flow step the checker rebuilds the float candidate through its own
+center (the op order the contract prescribes, so that centers agree bit for
+bit on the same machine), then bounds, with its own Taylor models in float
+mid-rad arithmetic, the defect ``sup ||y' + grad f(y)||`` (compared with the
+claimed ``delta``), the S3.1 curvature on the tube (claimed ``mu``), the
+re-centering error (claimed ``jump``), and at evaluation times the distance
+of ``y`` to the stored GF center (claimed ``radius``).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from . import _arith as A
+
+
+# ---------------------------------------------------------------------------
+# the float candidate (contract section 4: the recursion of certify/_series.py)
+# ---------------------------------------------------------------------------
+
+
+def _cauchy(a, b, i):
+    return np.matmul(a[: i + 1], b[i::-1]).sum(axis=0)
+
+
+def candidate(W0, p: int, loss):
+    """Taylor coefficients ``a[j]`` (array ``(p+1, m, n)``) of GF through ``W0``:
+    ``a_{i+1} = -grad_i / (i+1)`` with the gradient series by Cauchy products
+    (prefix ``P``, suffix ``S``, ``G``, ``Q = G P^T``, ``grad = S^T Q``)."""
+    N = len(W0)
+    cap = p + 2
+    st = lambda shape: np.empty((cap,) + shape)
+    W = [st(w.shape) for w in W0]
+    P = [st((W0[j].shape[0], W0[0].shape[1])) for j in range(N)]
+    PT = [st((W0[0].shape[1], W0[j].shape[0])) for j in range(N)]
+    S = [st((W0[N - 1].shape[0], W0[j].shape[1])) for j in range(N)]
+    ST = [st((W0[j].shape[1], W0[N - 1].shape[0])) for j in range(N)]
+    G = st((W0[N - 1].shape[0], W0[0].shape[1]))
+    Q = [st((W0[N - 1].shape[0], W0[j - 1].shape[0] if j else W0[0].shape[1])) for j in range(N)]
+    for j in range(N):
+        W[j][0] = W0[j]
+    for i in range(p):
+        P[0][i] = W[0][i]
+        for j in range(1, N):
+            P[j][i] = _cauchy(W[j], P[j - 1], i)
+        for j in range(N):
+            PT[j][i] = P[j][i].T
+        S[N - 1][i] = W[N - 1][i]
+        for j in range(N - 2, -1, -1):
+            S[j][i] = _cauchy(S[j + 1], W[j], i)
+        for j in range(N):
+            ST[j][i] = S[j][i].T
+        if loss.square:
+            G[i] = (P[N - 1][0] @ loss.Sxx_f - loss.Syx_f) if i == 0 else P[N - 1][i] @ loss.Sxx_f
+        else:
+            G[i] = (P[N - 1][0] - loss.Phi) if i == 0 else P[N - 1][i]
+        for j in range(N):
+            q = G[i] if j == 0 else _cauchy(G, PT[j - 1], i)
+            Q[j][i] = q
+            g = q if j == N - 1 else _cauchy(ST[j + 1], Q[j], i)
+            W[j][i + 1] = (-g) / (i + 1)
+    return [w[: p + 1] for w in W]
+
+
+# ---------------------------------------------------------------------------
+# Taylor models: coefficients 0..q enclosed (mid, rad), remainder bound on [0, h]
+# ---------------------------------------------------------------------------
+
+
+class TM:
+    __slots__ = ("m", "r", "rem", "_alpha")
+
+    def __init__(self, m, r, rem):
+        self.m, self.r, self.rem = m, r, rem
+        self._alpha = None
+
+    def alpha(self, hp):
+        """``alpha_i >= sup ||c_i||_F h^i`` (upper)."""
+        if self._alpha is None:
+            a = np.abs(self.m) if self.r is None else A.infl(np.abs(self.m) + self.r, 1)
+            ss = np.einsum("ijk,ijk->i", a, a)
+            n = np.nextafter(np.sqrt(A.infl(ss, a[0].size + 2)), np.inf)
+            self._alpha = A.infl(n * hp, 2)
+        return self._alpha
+
+    def T(self):
+        return TM(np.swapaxes(self.m, 1, 2), None if self.r is None else np.swapaxes(self.r, 1, 2), self.rem)
+
+
+def _pairs(q):
+    L, J = [], []
+    for i in range(q + 1):
+        for l in range(i + 1):
+            L.append(l)
+            J.append(i - l)
+    return np.array(L), np.array(J)
+
+
+def tm_mul(X: TM, Y: TM, hp, pairs) -> TM:
+    """Product of Taylor models: orders ``<= q`` enclosed entrywise (each entry of
+    order ``i`` is a sum of ``(i+1) k`` products: ``gamma_{(i+1)k}``), the rest
+    bounded through norms (proofs/s4_3_taylor_model.py)."""
+    L, J = pairs
+    q = X.m.shape[0] - 1
+    k = X.m.shape[2]
+    out_i = L + J
+    prod = np.matmul(X.m[L], Y.m[J])
+    C = np.zeros((q + 1,) + prod.shape[1:])
+    np.add.at(C, out_i, prod)
+    # entry (order i) is a sum of (i+1) k products: gamma_{(i+1)k} (Higham Thm 3.5)
+    g = np.array([A.gamma((i + 1) * k) for i in range(q + 1)])[out_i][:, None, None]
+    aX, aY = np.abs(X.m), np.abs(Y.m)
+    R = np.zeros_like(C)
+    t = g * np.matmul(aX[L], aY[J])
+    if Y.r is not None:
+        t = t + np.matmul(aX[L], Y.r[J])
+    np.add.at(R, out_i, t)
+    if X.r is not None:
+        np.add.at(R, out_i, np.matmul(X.r[L], (aY if Y.r is None else aY + Y.r)[J]))
+    R = A.infl(R + (q + 1) * k * A.UF, 2 * (q + 1) * k + 8)
+    a, b = X.alpha(hp), Y.alpha(hp)
+    # sum over i + j > q of a_i b_j
+    tail_b = np.concatenate([np.cumsum(b[::-1])[::-1], [0.0]])  # tail_b[s] = sum_{j >= s} b_j
+    high = float(np.sum(a * tail_b[q + 1 - np.arange(q + 1)]))
+    sa, sb = float(np.sum(a)), float(np.sum(b))
+    rem = float(A.infl(high + X.rem * (sb + Y.rem) + sa * Y.rem, 4 * q + 12))
+    return TM(C, R, rem)
+
+
+def tm_lin(X: TM, Mm, Mr, mnorm2: float) -> TM:
+    """``X(s) @ M`` for a constant enclosed matrix ``M`` (``||M||_2 <= mnorm2``)."""
+    C, R = A.mm(X.m, X.r, Mm, Mr) if X.r is not None or Mr is not None else A.mm(X.m, None, Mm, None)
+    return TM(C, R, float(A.infl(X.rem * mnorm2, 2)))
+
+
+def tm_shift0(X: TM, Bm, Br) -> TM:
+    """``X - B`` on the constant coefficient."""
+    C = X.m.copy()
+    R = np.zeros_like(C) if X.r is None else X.r.copy()
+    c0, r0 = A.addsub(X.m[0], None if X.r is None else X.r[0], Bm, Br, -1)
+    C[0], R[0] = c0, r0
+    return TM(C, R, X.rem)
+
+
+def hpowers(h: Fraction, q: int) -> np.ndarray:
+    """``hp_i >= h^i`` exactly rounded up."""
+    out, x = [], Fraction(1)
+    for _ in range(q + 1):
+        out.append(A.frac_up(x))
+        x *= h
+    return np.array(out)
+
+
+def defect_bound(a, p: int, h: Fraction, loss) -> tuple[float, list]:
+    """``delta >= sup_{[0,h]} ||y'(s) + grad f(y(s))||`` for the polynomial
+    ``y(s) = sum a_i s^i`` (coefficients exact floats), and the per-layer
+    ``sum_{i>=1} ||a_{j,i}|| h^i`` (the candidate's range on the step)."""
+    N = len(a)
+    q = p
+    hp = hpowers(h, q)
+    pairs = _pairs(q)
+    Wt = [TM(x, None, 0.0) for x in a]
+    P = [Wt[0]]
+    for j in range(1, N):
+        P.append(tm_mul(Wt[j], P[j - 1], hp, pairs))
+    S = [None] * N
+    S[N - 1] = Wt[N - 1]
+    for j in range(N - 2, -1, -1):
+        S[j] = tm_mul(S[j + 1], Wt[j], hp, pairs)
+    if loss.square:
+        G = tm_lin(P[N - 1], loss.Sxx_f, loss.Esxx, loss.sxx_norm2)
+        G = tm_shift0(G, loss.Syx_f, loss.Esyx)
+    else:
+        G = tm_shift0(P[N - 1], loss.Phi, None)
+    deltas = []
+    for j in range(N):
+        Qj = G if j == 0 else tm_mul(G, P[j - 1].T(), hp, pairs)
+        gj = Qj if j == N - 1 else tm_mul(S[j + 1].T(), Qj, hp, pairs)
+        # D_i = (i+1) a_{i+1} + grad_i (a_{p+1} = 0)
+        sc = a[j][1:] * np.arange(1, p + 1)[:, None, None]
+        D = gj.m.copy()
+        D[:p] = sc + gj.m[:p]
+        R = A.U * np.abs(D) + (0.0 if gj.r is None else gj.r)
+        R[:p] = R[:p] + A.U * np.abs(sc)
+        R = A.infl(R, 4)
+        dn = TM(D, R, 0.0).alpha(hp)
+        deltas.append(float(A.infl(float(np.sum(dn)) + gj.rem, q + 4)))
+    delta = A.vec_norm_up(deltas)
+    yrange = []
+    for j in range(N):
+        al = TM(a[j], None, 0.0).alpha(hp)
+        yrange.append(float(A.infl(float(np.sum(al[1:])), q + 2)))
+    return delta, yrange
+
+
+# ---------------------------------------------------------------------------
+# evaluation of y(s) (the producer's Horner order) with a rigorous radius
+# ---------------------------------------------------------------------------
+
+
+def horner(a, s: Fraction):
+    """``(mid, rad)`` per layer with ``|y(s) - mid| <= rad`` entrywise; the
+    midpoints are ``fl(fl(acc * s_f) + a_i)`` with ``s_f`` the nearest float to ``s``."""
+    sf = float(s)
+    es = abs(Fraction(sf) - s)
+    es = A.frac_up(es) if es else 0.0
+    out = []
+    for layer in a:
+        m = layer[-1].copy()
+        r = np.zeros_like(m)
+        for c in layer[-2::-1]:
+            t = m * sf
+            new = t + c
+            r = A.infl(r * (abs(sf) + es) + np.abs(m) * es + A.U * np.abs(t) + A.TINY + A.U * np.abs(new), 8)
+            m = new
+        out.append((m, r))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# S3.1 on the tube around the candidate (section 4)
+# ---------------------------------------------------------------------------
+
+
+def s31_mu(W0, r, loss, s_G: float) -> float:
+    """Upper bound of ``-lambda_min(Hf(z))`` for every ``z`` whose layers lie
+    within ``r_j`` (Frobenius) of ``W0``: S3.1 with spectral bounds of the
+    center's partial products plus the perturbation ``prod(n + r) - prod n``,
+    ``lambda_max(C)`` by Collatz-Wielandt with the Perron vector of the
+    midpoint matrix, or the largest row sum (the smaller)."""
+    from flint import arb
+
+    N = len(W0)
+    if N == 1:
+        return 0.0
+    n = [arb(A.spec2_up(w)) for w in W0]
+    R = [arb(x) for x in r]
+    memo = {}
+
+    def pn(b, a):  # 1-based inclusive
+        if b < a:
+            return arb(1)
+        if (b, a) not in memo:
+            M, Mr = W0[a - 1], None
+            for l in range(a, b):
+                M, Mr = A.mm(W0[l], None, M, Mr)
+            hp, lp = arb(1), arb(1)
+            for l in range(a - 1, b):
+                hp *= n[l] + R[l]
+                lp *= n[l]
+            memo[(b, a)] = (arb(A.spec2_up(M, Mr)) + (hp - lp), (M, Mr))
+        return memo[(b, a)][0]
+
+    C = [[arb(0)] * N for _ in range(N)]
+    for i in range(1, N + 1):
+        for j in range(i + 1, N + 1):
+            C[i - 1][j - 1] = C[j - 1][i - 1] = pn(N, j + 1) * pn(j - 1, i + 1) * pn(i - 1, 1)
+    pn(N, 1)
+    P, Pr = memo[(N, 1)][1]
+    Gm, Gr = loss.G_ball(P, Pr)
+    hp, lp = arb(1), arb(1)
+    for l in range(N):
+        hp *= n[l] + R[l]
+        lp *= n[l]
+    g2 = arb(A.spec2_up(Gm, Gr)) + arb(s_G) * (hp - lp)
+    rowmax = max((sum(C[i], arb(0)) for i in range(N)), key=A.hi)
+    lam = A.hi(rowmax)
+    Cmid = np.array([[float(c.mid()) for c in row] for row in C])
+    if np.all(np.isfinite(Cmid)):
+        w, V = np.linalg.eigh(Cmid)
+        x = np.abs(V[:, -1])
+        if np.all(x > 0):
+            cw = arb(0)
+            for i in range(N):
+                s = arb(0)
+                for k in range(N):
+                    s += C[i][k] * arb(float(x[k]))
+                cw = max(cw, s / arb(float(x[i])), key=A.hi)
+            lam = min(lam, A.hi(cw))
+    return A.hi(g2 * arb(lam))

@@ -1,0 +1,299 @@
+"""Re-verification of a ``certify/gap-v1`` certificate (certify/schemas/gap-v1.md).
+
+Everything here is the checker's own code: it shares only the problem loader
+with the producer.  Each claim is confirmed in one of two ways:
+
+- *truth side*: the checker derives its own rigorous bound ``b`` (own
+  float mid-rad arithmetic, ``arb`` scalars) and requires ``b <= claim``
+  (``round``, ``dnorm``, reference norms, drifts, flow ``delta``, ``mu``,
+  ``jump``, evaluation radii);
+- *consistency*: a derived value (recursions, block tube constants, Gronwall
+  radii, checkpoint bounds) is recomputed from the claimed inputs and must
+  satisfy ``x <= claim <= up12(x (1 + 1e-10)) (1 + 3e-11)`` for upper bounds,
+  mirrored for lower bounds: the claim is both true and the one the contract
+  defines, so tightening or loosening it is caught.
+
+The first failure raises :class:`Invalid` naming the claim.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+
+import numpy as np
+
+from .._errors import CertificateError
+from . import _arith as A
+
+BAND = 3e-11
+
+
+class Invalid(Exception):
+    """A claim that the checker cannot confirm (exit code 1)."""
+
+
+# ---------------------------------------------------------------------------
+# small helpers
+# ---------------------------------------------------------------------------
+
+
+def truth(where: str, claim: float, bound: float, stats) -> None:
+    """The claim is an upper bound at least the checker's own rigorous bound."""
+    stats[0] += 1
+    if not (bound <= claim):
+        raise Invalid(f"{where}: claimed {claim!r} < certified {bound!r}")
+
+
+def consistent_up(where: str, claim: float, x: float, stats) -> None:
+    """Derived upper bound: ``x <= claim <= up12(x)(1 + 3e-11)``."""
+    stats[0] += 1
+    if not (x <= claim):
+        raise Invalid(f"{where}: claimed {claim!r} < replayed {x!r}")
+    # up12(x (1 + 1e-10)) <= x (1 + 1e-10)(1 + 1e-11): one unit in the 12th digit
+    top = x * (1.0 + 1.0e-10 + 1.0e-11 + BAND) + 2.0**-1070
+    if not (claim <= top):
+        raise Invalid(f"{where}: claimed {claim!r} is inconsistent with the replayed value {x!r}")
+
+
+def consistent_down(where: str, claim: float, x: float, stats) -> None:
+    stats[0] += 1
+    if not (claim <= x):
+        raise Invalid(f"{where}: claimed {claim!r} > certified {x!r}")
+    bot = x * (1.0 - 1.0e-10 - 1.0e-11 - BAND) - 2.0**-1070 if x > 0 else 0.0
+    if not (claim >= bot):
+        raise Invalid(f"{where}: claimed {claim!r} is inconsistent with the replayed value {x!r}")
+
+
+_FRAC = re.compile(r"^-?\d+(/\d+)?$")
+
+
+def frac(s, where: str) -> Fraction:
+    if not isinstance(s, str) or not _FRAC.match(s):
+        raise CertificateError(f"{where}: expected an exact rational 'p/q', got {s!r}")
+    q = Fraction(s)
+    return q
+
+
+def num(d: dict, key: str, where: str, *, nonneg: bool = True) -> float:
+    if key not in d:
+        raise CertificateError(f"{where}: missing field '{key}'")
+    v = d[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise CertificateError(f"{where}.{key}: expected a number, got {v!r}")
+    v = float(v)
+    if not math.isfinite(v) or (nonneg and v < 0):
+        raise CertificateError(f"{where}.{key}: expected a finite {'nonnegative ' if nonneg else ''}number, got {v!r}")
+    return v
+
+
+def integer(d: dict, key: str, where: str, lo: int = 0) -> int:
+    v = d.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+        raise CertificateError(f"{where}.{key}: expected an integer >= {lo}, got {v!r}")
+    return v
+
+
+def field(d, key, where, typ):
+    if not isinstance(d, dict) or key not in d:
+        raise CertificateError(f"{where}: missing field '{key}'")
+    v = d[key]
+    if not isinstance(v, typ):
+        raise CertificateError(f"{where}.{key}: expected {typ.__name__ if isinstance(typ, type) else typ}")
+    return v
+
+
+def hexvec(lst, n: int, where: str) -> np.ndarray:
+    if not isinstance(lst, list) or len(lst) != n:
+        raise CertificateError(f"{where}: expected a list of {n} hex floats")
+    try:
+        v = np.array([float.fromhex(s) for s in lst])
+    except (TypeError, ValueError) as e:
+        raise CertificateError(f"{where}: not a hex float ({e})") from e
+    if not np.all(np.isfinite(v)):
+        raise CertificateError(f"{where}: non-finite value")
+    return v
+
+
+# ---------------------------------------------------------------------------
+# the float GD step and its rounding bound (sections 1, 2)
+# ---------------------------------------------------------------------------
+
+
+class Loss:
+    """The problem's loss for the checker: float data (as the contract says)
+    and entrywise enclosures of the exact statistics."""
+
+    def __init__(self, problem):
+        from .._problem import SquareLoss
+
+        self.square = isinstance(problem.loss, SquareLoss)
+        if self.square:
+            Sxx_f, Syx_f, _ = problem.loss.float_stats
+            eSxx, eSyx, _ = problem.loss.exact_stats
+            self.Sxx_f, self.Syx_f = Sxx_f, Syx_f
+            m, self.Esxx = A.exact_enclosure(eSxx)
+            m2, self.Esyx = A.exact_enclosure(eSyx)
+            assert np.array_equal(m, Sxx_f) and np.array_equal(m2, Syx_f)
+            self.sxx_norm2 = A.spec2_up(Sxx_f, self.Esxx)
+        else:
+            self.Phi = np.asarray(problem.loss.target, dtype=np.float64)
+
+    def G_ball(self, P, Pr):
+        """Enclosure of the exact ``grad l`` at the exact product ``P`` (in the ball)."""
+        if self.square:
+            Am, Ar = A.mm(P, Pr, self.Sxx_f, self.Esxx)
+            return A.addsub(Am, Ar, self.Syx_f, self.Esyx, -1)
+        return A.addsub(P, Pr, self.Phi, None, -1)
+
+
+def gd_block(Ws, eta, loss, N: int, nsteps: int):
+    """``nsteps`` float GD steps exactly as section 1 prescribes, then the
+    checker's own bounds for all of them at once (batched over the steps).
+
+    Returns ``(iterates, new, rounds, steps, drifts)``: the iterates at the
+    start of each step, the iterate after the last, per step an upper bound of
+    ``||theta^_{k+1} - (theta^_k - eta grad f(theta^_k))||`` (exact gradient,
+    exact eta; entrywise a-posteriori bounds, module ``_arith``), per step and
+    layer upper bounds of ``||W^_l(k+1) - W^_l(k)||`` and of the drift
+    ``||W^_l(k) - W^_l(block start)||``."""
+    rec = {"W": [], "P": [], "S": [], "G": [], "Q": [], "sg": [], "new": []}
+    its = []
+    for _ in range(nsteps):
+        its.append(Ws)
+        P = [Ws[0]]
+        for j in range(1, N):
+            P.append(Ws[j] @ P[-1])
+        S = [None] * N
+        S[N - 1] = Ws[N - 1]
+        for j in range(N - 2, -1, -1):
+            S[j] = S[j + 1] @ Ws[j]
+        if loss.square:
+            G = (P[-1] @ loss.Sxx_f) - loss.Syx_f
+        else:
+            G = P[-1] - loss.Phi
+        Q = [S[j + 1].T @ G if j < N - 1 else G for j in range(N)]
+        g = [Q[j] @ P[j - 1].T if j > 0 else Q[j] for j in range(N)]
+        sg = [eta * x for x in g]
+        new = [W - x for W, x in zip(Ws, sg)]
+        for key, val in (("W", Ws), ("P", P), ("S", S), ("G", G), ("Q", Q), ("sg", sg), ("new", new)):
+            rec[key].append(val)
+        Ws = new
+    st = lambda key, j: np.stack([x[j] for x in rec[key]])
+    W = [st("W", j) for j in range(N)]
+    P = [st("P", j) for j in range(N)]
+    S = [st("S", j) for j in range(N)]
+    G = np.stack(rec["G"])
+    Q = [st("Q", j) for j in range(N)]
+    sg = [st("sg", j) for j in range(N)]
+    new = [st("new", j) for j in range(N)]
+    T = lambda x: np.swapaxes(x, -1, -2)
+    infl, gam, UF, U = A.infl, A.gamma, A.UF, A.U
+    # ---- own entrywise a-posteriori bounds (exact W, exact eta), batched ----
+    RP = [None]
+    for j in range(1, N):
+        k = W[j].shape[2]
+        inner = gam(k) * np.abs(P[j - 1]) + (0.0 if RP[-1] is None else RP[-1])
+        RP.append(infl(np.abs(W[j]) @ inner + k * UF, 2 * k + 8))
+    RS = [None] * N
+    for j in range(N - 2, -1, -1):
+        k = W[j].shape[1]
+        inner = gam(k) * np.abs(S[j + 1]) + (0.0 if RS[j + 1] is None else RS[j + 1])
+        RS[j] = infl(inner @ np.abs(W[j]) + k * UF, 2 * k + 8)
+    if loss.square:
+        k = loss.Sxx_f.shape[0]
+        aP = np.abs(P[-1]) + (0.0 if RP[-1] is None else RP[-1])
+        inner = gam(k) * np.abs(P[-1]) + (0.0 if RP[-1] is None else RP[-1])
+        RA = inner @ np.abs(loss.Sxx_f) + k * UF
+        if loss.Esxx is not None:
+            RA = RA + aP @ loss.Esxx
+        RA = infl(RA, 2 * k + 8)
+        RG = RA + U * np.abs(G)
+        if loss.Esyx is not None:
+            RG = RG + loss.Esyx
+        RG = infl(RG, 4)
+    else:
+        RG = U * np.abs(G) if RP[-1] is None else infl(RP[-1] + U * np.abs(G), 3)
+    ss = np.zeros(nsteps)
+    for j in range(N):
+        if j < N - 1:
+            k = G.shape[1]
+            RQ = np.abs(T(S[j + 1])) @ (gam(k) * np.abs(G) + RG) + k * UF
+            if RS[j + 1] is not None:
+                RQ = RQ + T(RS[j + 1]) @ (np.abs(G) + RG)
+            RQ = infl(RQ, 2 * k + 8)
+        else:
+            RQ = RG
+        if j > 0:
+            k = Q[j].shape[2]
+            Pt = T(P[j - 1])
+            RPt = 0.0 if RP[j - 1] is None else T(RP[j - 1])
+            Rg = infl(np.abs(Q[j]) @ (gam(k) * np.abs(Pt) + RPt) + RQ @ (np.abs(Pt) + RPt) + k * UF, 2 * k + 8)
+        else:
+            Rg = RQ
+        Rnew = infl(eta * Rg + U * np.abs(sg[j]) + A.TINY + U * np.abs(new[j]), 6)
+        ss = ss + np.einsum("tij,tij->t", Rnew, Rnew)
+    size = sum(w[0].size for w in W)
+    rounds = np.nextafter(np.sqrt(infl(ss, 2 * size + 4)), np.inf)
+    steps = np.stack([_fro_rows(new[j] - W[j]) for j in range(N)], axis=1)
+    drifts = np.stack([_fro_rows(W[j] - W[j][0]) for j in range(N)], axis=1)
+    return its, Ws, rounds, steps, drifts
+
+
+def _fro_rows(D) -> np.ndarray:
+    """Per-slice upper bounds of ``||a - b||_F`` given ``D = fl(a - b)`` (exact
+    ``|a - b| <= |fl(a - b)| (1 + 2u)``)."""
+    ss = np.einsum("tij,tij->t", D, D)
+    n = D[0].size
+    return np.nextafter(np.sqrt(A.infl(ss, n + 4)) * (1.0 + 2.0 * A.U), np.inf)
+
+
+# ---------------------------------------------------------------------------
+# S3.1 on a set of layers within d_l of a reference (section 2)
+# ---------------------------------------------------------------------------
+
+
+def tube(n, pi, g, d, s_G):
+    """``(mu, beta)`` as arb balls, from reference bounds ``n`` (layer 2-norms),
+    ``pi[(b, a)]`` (partial products, a < b), ``g`` (``||G||_2``) and per-layer
+    perturbations ``d``; ``lambda_max(C)`` by the largest row sum."""
+    from flint import arb
+
+    N = len(d)
+    n = [arb(x) for x in n]
+    d = [x if not isinstance(x, float) else arb(x) for x in d]
+    memo = {}
+
+    def pn(b, a):
+        if b < a:
+            return arb(1)
+        if (b, a) not in memo:
+            hp, lp = arb(1), arb(1)
+            for l in range(a - 1, b):
+                hp *= n[l] + d[l]
+                lp *= n[l]
+            base = n[a - 1] if a == b else arb(pi[(b, a)])
+            memo[(b, a)] = base + (hp - lp)
+        return memo[(b, a)]
+
+    if N == 1:
+        mu = arb(0)
+    else:
+        rows = [arb(0)] * N
+        for i in range(1, N + 1):
+            for j in range(i + 1, N + 1):
+                c = pn(N, j + 1) * pn(j - 1, i + 1) * pn(i - 1, 1)
+                rows[i - 1] += c
+                rows[j - 1] += c
+        lam = max(rows, key=A.hi)
+        hp, lp = arb(1), arb(1)
+        for l in range(N):
+            hp *= n[l] + d[l]
+            lp *= n[l]
+        mu = (arb(g) + arb(s_G) * (hp - lp)) * lam
+    a2 = arb(0)
+    for j in range(1, N + 1):
+        aj = pn(N, j + 1) * pn(j - 1, 1)
+        a2 += aj * aj
+    return mu, arb(s_G) * a2 + mu
