@@ -129,6 +129,18 @@ def spec2_up(m, r=None) -> float:
     ``s_i`` against under/overflow: ``L_i <= sqrt(L_{i+1}) / s_i``."""
     from flint import arb
 
+    top = float(np.max(np.abs(m))) + (0.0 if r is None else float(np.max(r)))
+    if top == 0.0:
+        return 0.0
+    if not math.isfinite(top):
+        return math.inf
+    e = math.frexp(top)[1]
+    if abs(e) > 200:
+        # exact power-of-two scaling (an entry that underflows moves by at most 2^-1075)
+        sc = math.ldexp(1.0, -e)
+        rs = np.full(m.shape, TINY) if r is None else r * sc + TINY
+        b = spec2_up(m * sc, rs)
+        return math.nextafter(math.ldexp(b, e), math.inf)
     a = abs_up(m, r)
     fro = fro_up(m, r)
     n1 = float(infl(float(a.sum(axis=0).max()), a.shape[0] + 2))

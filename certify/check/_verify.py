@@ -297,3 +297,50 @@ def tube(n, pi, g, d, s_G):
         aj = pn(N, j + 1) * pn(j - 1, 1)
         a2 += aj * aj
     return mu, arb(s_G) * a2 + mu
+
+
+def strict_rounds(its, news, eta, loss, problem, N: int, prec: int = 256) -> np.ndarray:
+    """``--strict``: the exact GD step at each float iterate enclosed in Arb
+    balls at the current precision (python-flint ``arb_mat``; inputs are exact
+    doubles and exact rational statistics), and ``round`` bounded by
+    ``||W'^ - enclosure||`` taken entrywise at the ball's far end (``prec`` bits)."""
+    from flint import ctx
+
+    old = ctx.prec
+    ctx.prec = max(prec, old)
+    try:
+        return _strict_rounds(its, news, eta, loss, problem, N)
+    finally:
+        ctx.prec = old
+
+
+def _strict_rounds(its, news, eta, loss, problem, N: int) -> np.ndarray:
+    from flint import arb, arb_mat
+
+    if loss.square:
+        eSxx, eSyx, _ = problem.loss.exact_stats
+        Sxx, Syx = arb_mat(eSxx), arb_mat(eSyx)
+    else:
+        Phi = arb_mat(loss.Phi.tolist())
+    E = arb(eta)
+    out = np.empty(len(its))
+    for t, (Ws, new) in enumerate(zip(its, news)):
+        B = [arb_mat(w.tolist()) for w in Ws]
+        P = [B[0]]
+        for j in range(1, N):
+            P.append(B[j] * P[-1])
+        S = [None] * N
+        S[N - 1] = B[N - 1]
+        for j in range(N - 2, -1, -1):
+            S[j] = S[j + 1] * B[j]
+        G = P[-1] * Sxx - Syx if loss.square else P[-1] - Phi
+        s = arb(0)
+        for j in range(N):
+            Q = S[j + 1].transpose() * G if j < N - 1 else G
+            g = Q * P[j - 1].transpose() if j > 0 else Q
+            D = arb_mat(new[j].tolist()) - (B[j] - g * E)
+            for x in D.entries():
+                a = abs(x).upper()
+                s += a * a
+        out[t] = A.hi(s.sqrt())
+    return out
