@@ -1,14 +1,16 @@
 """The numeric lemmas behind the certificates (proofs/s3_1_tube.py,
-proofs/s4_3_taylor_model.py, proofs/s4_5_segment.py): each passes, and each
+proofs/s4_3_taylor_model.py, proofs/s4_5_segment.py, proofs/s4_6_rounding.py): each passes, and each
 rejects a deliberately wrong formula."""
 
 import pytest
 
 import proofs
-from proofs import s3_1_tube, s4_3_taylor_model, s4_5_segment
+from fractions import Fraction
+
+from proofs import s3_1_tube, s4_3_taylor_model, s4_5_segment, s4_6_rounding
 
 
-@pytest.mark.parametrize("mod", [s3_1_tube, s4_3_taylor_model, s4_5_segment], ids=lambda m: m.LEMMA)
+@pytest.mark.parametrize("mod", [s3_1_tube, s4_3_taylor_model, s4_5_segment, s4_6_rounding], ids=lambda m: m.LEMMA)
 def test_lemma_check_passes(mod):
     r = proofs.run(mod)
     assert r.status == "pass", r.detail
@@ -23,6 +25,9 @@ def test_lemma_check_passes(mod):
         (s4_3_taylor_model, {"gamma_scale": 0.0}),  # forgetting rounding
         (s4_5_segment, {"beta_formula": lambda a2, cross: cross}),  # dropping the Hl part of ||Hf||
         (s4_5_segment, {"defect_factor": 0.5}),     # a defect bound too small by half
+        (s4_6_rounding, {"up": lambda c, n: Fraction(c)}),  # no inflation for the roundings
+        (s4_6_rounding, {"up": lambda c, n: Fraction(c) * (1 + Fraction(n, 2**53))}),  # n u instead of 2(n+2)u
+        (s4_6_rounding, {"gamma_factor": 0.0}),     # products without Higham's gamma_k
     ],
 )
 def test_lemma_check_rejects_wrong_formula(mod, overrides):
