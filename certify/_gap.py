@@ -35,6 +35,7 @@ from ._gd import BLOWUP_LOSS, check_eta, check_steps
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
 
 SCHEMA = "certify/gap-v1"
+DRIFT_FRACTION = 0.02  # a block ends once a layer moved by 2% of its spectral norm
 
 
 def _gamma(k: int) -> float:
@@ -424,12 +425,16 @@ def certify_gap(
     state = {"e": 0.0, "r": 0.0, "s42": True}
     cert.s42_end = steps
     with np.errstate(over="ignore", invalid="ignore"):
-        for k0 in range(0, steps, refresh):
+        k0 = 0
+        while k0 < steps:
             k1 = min(k0 + refresh, steps)
             ref = _make_ref(k0, Ws, problem, ctx)
             cert.refs.append(ref)
-            # float steps of the block, with their rounding bounds and step norms
+            # float steps of the block, with their rounding bounds and step norms; the
+            # block ends early once a layer drifts by DRIFT_FRACTION of its norm (the
+            # tube bounds grow with the drift: section 3, adaptive reference points)
             block = []
+            drift = [0.0] * N
             for k in range(k0, k1):
                 if k in ks:
                     _record_checkpoint(cert, problem, k, eta_q, Ws)
@@ -444,7 +449,11 @@ def certify_gap(
                 Ws = new
                 if progress is not None and k % 64 == 0:
                     progress("gd", (k + 1) / steps)
+                drift = [x + y for x, y in zip(drift, dl)]
+                if any(d > DRIFT_FRACTION * n for d, n in zip(drift, ref.n)):
+                    break
             _certify_block(cert, ref, block, state, eta, s_G, N)
+            k0 = block[-1][0] + 1
         if steps in ks:
             _record_checkpoint(cert, problem, steps, eta_q, Ws)
     # ---- 2. GF enclosure at the checkpoint times (S4.3) ------------------------

@@ -33,6 +33,7 @@ from . import _flowcheck as F
 from . import _verify as V
 
 SCHEMA = "certify/gap-v1"
+CONVERGE_SCHEMA = "certify/converge-v1"
 ITERATE_TOL = 1e-9
 
 __all__ = ["CheckReport", "check_certificate", "check_file", "format_report"]
@@ -78,14 +79,18 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
     t0 = time.perf_counter()
     if not isinstance(doc, dict):
         raise CertificateError("certificate: expected a JSON object")
-    if doc.get("schema") != SCHEMA:
-        raise CertificateError(f"certificate: unknown schema {doc.get('schema')!r} (this checker reads {SCHEMA})")
+    if doc.get("schema") not in (SCHEMA, CONVERGE_SCHEMA):
+        raise CertificateError(f"certificate: unknown schema {doc.get('schema')!r} "
+                               f"(this checker reads {SCHEMA} and {CONVERGE_SCHEMA})")
     stats = [0]
     old = ctx.prec
     ctx.prec = 256 if strict else 128
     try:
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            summary = _check(doc, stats, strict)
+            if doc["schema"] == CONVERGE_SCHEMA:
+                summary = _check_converge(doc, stats, strict)
+            else:
+                summary = _check(doc, stats, strict)
         rep = CheckReport(True, stats[0], [], 0.0, strict, summary)
     except V.Invalid as e:
         rep = CheckReport(False, stats[0], [str(e)], 0.0, strict)
@@ -100,6 +105,11 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
 
 
 def format_report(rep: CheckReport) -> str:
+    if rep.valid and "converge" in rep.summary:
+        s = rep.summary
+        return (f"VALID: all {rep.checked} claims confirmed in {rep.seconds:.2f}s: exact GD with eta = {s['eta']!r} "
+                f"has loss <= {s['gd_loss_upper']:.6g} <= eps = {s['eps']:g} at step K = {s['K']} "
+                f"(GF loss <= {s['gf_loss_upper']:.6g} at K eta; {s['converge']})")
     if rep.valid:
         s = rep.summary
         return (f"VALID: all {rep.checked} claims confirmed in {rep.seconds:.2f}s "
@@ -140,8 +150,12 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
         bad = next((i for i, (c, k) in enumerate(zip(cps, ks)) if not isinstance(c, dict) or c.get("k") != k), len(ks))
         raise V.Invalid(f"claims.checkpoints[{bad}].k: expected the checkpoints {ks[:4]}... every {every} steps")
     stats[0] += len(ks)
-    if len(refs) != (K + R - 1) // R:
-        raise V.Invalid(f"refs: {len(refs)} reference points, expected one every {R} steps")
+    # blocks: [refs[i].k, refs[i+1].k), starting at 0, at most `refresh` steps each, ending at K
+    starts = [r.get("k") if isinstance(r, dict) else None for r in refs]
+    stats[0] += 1
+    if (not starts or starts[0] != 0 or any(not isinstance(k, int) or isinstance(k, bool) for k in starts)
+            or any(not 0 < b - a <= R for a, b in zip(starts, starts[1:] + [K]))):
+        raise V.Invalid(f"refs: the reference points {starts[:5]}... do not split [0, {K}) into blocks of <= {R} steps")
     eta_q = Fraction(eta)
     loss = V.Loss(problem)
     s_G = 1.0
@@ -168,8 +182,8 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
     r_prev, e_prev = 0.0, 0.0
     alive = True
     H = arb(eta)
-    for bi, k0 in enumerate(range(0, K, R)):
-        k1 = min(k0 + R, K)
+    for bi, k0 in enumerate(starts):
+        k1 = starts[bi + 1] if bi + 1 < len(starts) else K
         ref = refs[bi]
         where = f"refs[{bi}]"
         if not isinstance(ref, dict) or ref.get("k") != k0:
@@ -429,3 +443,126 @@ def _check_flow(flow, problem, loss, s_G, eta_q, K, ks, cps, N, n_params, stats)
     if missing:
         raise V.Invalid(f"flow.evals: no verified evaluation for checkpoint k = {missing[0]}")
     return out
+
+
+def _check_converge(doc: dict, stats, strict: bool) -> dict:
+    """``certify/converge-v1``: the embedded gap certificate in full, then the
+    loss bounds on the two balls with the checker's own box evaluation."""
+    from flint import arb
+
+    eps = V.num(doc, "eps", "certificate")
+    eta = V.num(doc, "eta", "certificate")
+    K = V.integer(doc, "K", "certificate", 1)
+    gap = V.field(doc, "gap", "certificate", dict)
+    if gap.get("schema") != SCHEMA:
+        raise CertificateError(f"certificate.gap: expected a {SCHEMA} document")
+    claims = V.field(doc, "claims", "certificate", dict)
+    if not eps > 0:
+        raise CertificateError("certificate.eps: must be > 0")
+    summary = _check(gap, stats, strict)
+    stats[0] += 2
+    if gap.get("eta") != eta or gap.get("steps") != K:
+        raise V.Invalid("eta/K: differ from the embedded gap certificate's eta/steps")
+    from .._problem import problem_from_dict
+
+    problem = problem_from_dict(gap["problem"], name="certificate.gap.problem")
+    last = gap["claims"]["checkpoints"][-1]
+    if last["k"] != K:
+        raise V.Invalid("gap: its last checkpoint is not step K")
+    center = V.hexvec(last["gf_center_hex"], problem.n_params, "gap checkpoint K gf_center_hex")
+    rho, gu = float(last["gf_radius"]), float(last["gap_upper"])
+    R = V.num(claims, "ball_radius", "claims")
+    V.truth("claims.ball_radius", R, A.hi(arb(rho) + arb(gu)), stats)
+    gf = V.num(claims, "gf_loss_upper", "claims")
+    V.truth("claims.gf_loss_upper", gf, _loss_box_upper(problem, center, rho), stats)
+    gd = V.num(claims, "gd_loss_upper", "claims")
+    V.truth("claims.gd_loss_upper", gd, _loss_box_upper(problem, center, R), stats)
+    stats[0] += 2
+    if not gf <= eps / 2:
+        raise V.Invalid(f"claims.gf_loss_upper: {gf!r} > eps/2 = {eps / 2!r}")
+    if not gd <= eps:
+        raise V.Invalid(f"claims.gd_loss_upper: {gd!r} > eps = {eps!r}")
+    summary.update({"converge": "translation verified", "eps": eps, "eta": eta, "K": K,
+                    "gf_loss_upper": gf, "gd_loss_upper": gd})
+    return summary
+
+
+def _loss_box_upper(problem, center: np.ndarray, radius: float) -> float:
+    """Upper bound of the loss over the ball ``||theta - center|| <= radius``, in
+    the checker's float mid-rad arithmetic: the smaller of the box evaluation
+    (the box ``|theta_i - c_i| <= radius`` contains the ball) and the centred
+    form ``f(c) + ||grad f(c)|| rho + beta rho^2 / 2`` with the S4.5 (a) bound
+    ``beta`` on the ball (layers within ``rho`` of ``c``)."""
+    from flint import arb
+
+    from .._problem import SquareLoss
+
+    i, Ws = 0, []
+    for j in range(problem.depth):
+        r, c = problem.dims[j + 1], problem.dims[j]
+        Ws.append(center[i:i + r * c].reshape(r, c))
+        i += r * c
+    rad = float(radius)
+    square = isinstance(problem.loss, SquareLoss)
+
+    def residual(Wm, Wr):
+        P, Pr = Wm[0], Wr[0]
+        Ps = [(P, Pr)]
+        for W, R in zip(Wm[1:], Wr[1:]):
+            P, Pr = A.mm(W, R, P, Pr)
+            Ps.append((P, Pr))
+        if square:
+            X = np.asarray(problem.loss.X, dtype=np.float64)
+            Y = np.asarray(problem.loss.Y, dtype=np.float64)
+            Rm, Rr = A.mm(P, Pr, X, None)
+            Rm, Rr = A.addsub(Rm, Rr, Y, None, -1)
+            return Rm, Rr, 2.0 * problem.loss.m, Ps
+        Rm, Rr = A.addsub(P, Pr, np.asarray(problem.loss.target, dtype=np.float64), None, -1)
+        return Rm, Rr, 2.0, Ps
+
+    def sq_up(m, r):
+        a = A.abs_up(m, r).ravel()
+        return float(A.infl(float(a @ a), a.size + 2))
+
+    Rm, Rr, div, _ = residual(Ws, [np.full(w.shape, rad) for w in Ws])
+    box = math.nextafter(float(A.infl(sq_up(Rm, Rr) / div, 1)), math.inf)
+    # centred form
+    N = problem.depth
+    Rm, Rr, div, Ps = residual(Ws, [None] * N)
+    f0 = math.nextafter(float(A.infl(sq_up(Rm, Rr) / div, 1)), math.inf)
+    if square:
+        X = np.asarray(problem.loss.X, dtype=np.float64)
+        Gm, Gr = A.mm(Rm, Rr, X.T, None)
+        m = float(problem.loss.m)
+        Gm, Gr = Gm / m, A.infl(Gr / m + A.U * np.abs(Gm / m) + A.TINY, 3)
+        loss = V.Loss(problem)
+        s_G = loss.sxx_norm2
+    else:
+        Gm, Gr = Rm, Rr
+        loss = V.Loss(problem)
+        s_G = 1.0
+    g2 = 0.0
+    for j in range(N):
+        L, Lr = Gm, Gr
+        for k in range(N - 1, j, -1):
+            L, Lr = A.mm(Ws[k].T, None, L, Lr)
+        if j > 0:
+            P, Pr = Ps[j - 1]
+            L, Lr = A.mm(L, Lr, P.T, None if Pr is None else Pr.T)
+        g2 += sq_up(L, Lr)
+    gnorm = math.nextafter(math.sqrt(float(A.infl(g2, 2 * N + 2))), math.inf)
+    n = [A.spec2_up(w) for w in Ws]
+    pi = {}
+    for a in range(1, N + 1):
+        M, Mr = Ws[a - 1], None
+        for b in range(a + 1, N + 1):
+            M, Mr = A.mm(Ws[b - 1], None, M, Mr)
+            if (b, a) != (N, 1):
+                pi[(b, a)] = A.spec2_up(M, Mr)
+    P, Pr = Ps[-1]
+    GGm, GGr = loss.G_ball(P, Pr)
+    g = A.spec2_up(GGm, GGr)
+    _, beta = V.tube(n, pi, g, [arb(rad)] * N, s_G)
+    Rb = arb(rad)
+    centred = A.hi(arb(f0) + arb(gnorm) * Rb + beta * Rb * Rb / 2)
+    return min(box, centred)

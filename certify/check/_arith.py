@@ -89,6 +89,8 @@ def fro_diff_up(a: np.ndarray, b: np.ndarray) -> float:
     """Upper bound of ``||a - b||_F`` for float arrays (exact values):
     ``|a - b| = |fl(a - b)| / |1 + e|``, ``|e| <= u``."""
     d = (a - b).ravel()
+    if not np.any(d):
+        return 0.0
     s = float(infl(float(d @ d), d.size + 4))
     return math.nextafter(math.sqrt(s) * (1.0 + 2.0 * U), math.inf)
 

@@ -246,7 +246,9 @@ def _fro_rows(D) -> np.ndarray:
     ``|a - b| <= |fl(a - b)| (1 + 2u)``)."""
     ss = np.einsum("tij,tij->t", D, D)
     n = D[0].size
-    return np.nextafter(np.sqrt(A.infl(ss, n + 4)) * (1.0 + 2.0 * A.U), np.inf)
+    out = np.nextafter(np.sqrt(A.infl(ss, n + 4)) * (1.0 + 2.0 * A.U), np.inf)
+    out[~np.any(D != 0, axis=(1, 2))] = 0.0  # exactly equal slices
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,272 @@
+"""EC21's translation on an instance: certified GF convergence carried over to GD
+(PAPER.md section 4 (b), [derived]; SPEC S4), and the ``certify/converge-v1``
+certificate.
+
+1. **GF reaches ``eps/2``.**  The validated GF enclosure (S4.1, S4.3) gives
+   balls ``B(c(t), rho(t))`` containing ``theta(t)``; the loss over a ball is
+   bounded above rigorously (:func:`loss_upper_on_ball`: interval evaluation
+   of the polynomial loss on the box ``|theta_i - c_i| <= rho``, which
+   contains the ball).  ``T`` is the first checkpoint time where this bound is
+   ``<= eps/2``; the loss is nonincreasing along GF (``d/dt f(theta(t)) =
+   -||grad f||^2``), so it stays below for all ``t >= T``.
+2. **GD stays close.**  With ``K = ceil(T / eta)`` the gap certificate
+   (``certify/gap-v1``, S4.4/S4.5) bounds ``||theta_K - theta(K eta)|| <=
+   gap_upper`` and encloses ``theta(K eta)`` in ``B(c, rho)``; hence
+   ``theta_K`` lies in ``B(c, rho + gap_upper)`` and ``f(theta_K)`` is at most
+   the loss bound over that ball, which must be ``<= eps``.
+
+The verdict "GD with step ``eta`` reaches loss ``<= eps`` within ``K`` steps"
+is then a certified statement about exact-arithmetic GD.  With ``eta``
+omitted, :func:`largest_eta` searches (each trial certified) for the largest
+``eta`` whose translation succeeds; the result is a certified lower bound of
+the true threshold (the search itself is a heuristic).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from ._claims import claim_up, hi
+from ._errors import BlowUpError, EnclosureError, UsageError
+from ._problem import Problem, SquareLoss, fmpq_to_fractions
+
+SCHEMA = "certify/converge-v1"
+SOURCE = "[derived] EC21 translation (PAPER.md section 4(b)): certified GF convergence + certified GD-GF gap"
+MAX_STEPS = 200_000
+
+
+def loss_upper_on_ball(problem: Problem, center: np.ndarray, radius: float) -> float:
+    """Rigorous upper bound of ``f`` over the 2-norm ball ``B(center, radius)``
+    (flattened per S1): the smaller of (i) Arb interval evaluation on the
+    enclosing box and (ii) the centred form ``f(c) + ||grad f(c)|| rho +
+    beta rho^2 / 2`` with ``beta >= sup ||Hf||_2`` on the ball (S4.5 (a), layers
+    within ``rho`` of ``c``; schemas/gap-v1.md section 2)."""
+    from flint import arb, arb_mat, ctx
+
+    from ._gap import _make_ref, tube_bounds
+    from .arith import get_context
+
+    old = ctx.prec
+    ctx.prec = 128
+    try:
+        dims = problem.dims
+        rad = arb(0, radius) if radius > 0 else arb(0)
+        i = 0
+        Ws, Cs = [], []
+        for j in range(problem.depth):
+            r, c = dims[j + 1], dims[j]
+            vals = np.asarray(center[i:i + r * c], dtype=np.float64).reshape(r, c)
+            i += r * c
+            Cs.append(vals)
+            M = arb_mat(vals.tolist())
+            Ws.append(M + arb_mat([[rad] * c for _ in range(r)]))
+        box = _arb_loss(problem, Ws)[0]
+        # centred form
+        f0, grad_sq = _arb_loss(problem, [arb_mat(w.tolist()) for w in Cs], with_grad=True)
+        s_G = 1.0
+        if isinstance(problem.loss, SquareLoss):
+            from ._flow import spectral_upper
+
+            ectx = get_context("float64")
+            with ectx:
+                s_G = spectral_upper(ectx.matrix(fmpq_to_fractions(problem.loss.exact_stats[0])))
+        ref = _make_ref(0, Cs, problem, get_context("float64"))
+        _, beta = tube_bounds(ref, [float(radius)] * problem.depth, s_G)
+        R = arb(radius)
+        centred = f0 + grad_sq.sqrt() * R + arb(beta) * R * R / 2
+        return min(hi(box), hi(centred))
+    finally:
+        ctx.prec = old
+
+
+def _arb_loss(problem: Problem, Ws, with_grad: bool = False):
+    """Loss (and ``||grad f||^2``, S2.1) of Arb matrices."""
+    from flint import arb, arb_mat
+
+    N = len(Ws)
+    P = [Ws[0]]
+    for W in Ws[1:]:
+        P.append(W * P[-1])
+    loss = problem.loss
+    s = arb(0)
+    if isinstance(loss, SquareLoss):
+        X = arb_mat(loss.X.tolist())
+        Y = arb_mat(loss.Y.tolist())
+        R = P[-1] * X - Y
+        for x in R.entries():
+            s += x * x
+        s = s / (2 * loss.m)
+        G = R * X.transpose() / loss.m if with_grad else None
+    else:
+        D = P[-1] - arb_mat(np.asarray(loss.target, dtype=np.float64).tolist())
+        for x in D.entries():
+            s += x * x
+        s = s / 2
+        G = D
+    if not with_grad:
+        return s, None
+    g2 = arb(0)
+    for j in range(N):
+        L = G
+        for i in range(N - 1, j, -1):
+            L = Ws[i].transpose() * L
+        if j > 0:
+            L = L * P[j - 1].transpose()
+        for x in L.entries():
+            g2 += x * x
+    return s, g2
+
+
+@dataclass
+class ConvergeResult:
+    problem: Problem
+    eps: float
+    eta: float
+    K: int
+    t_gf: Fraction  # first certified time with GF loss <= eps/2
+    gf_loss_upper: float  # at K eta
+    gd_loss_upper: float  # at step K
+    ball_radius: float  # gf radius + gap upper at K
+    gap: object  # GapCertificate
+    trials: list = field(default_factory=list)  # (eta, ok, reason) of the search
+    acgh19_eta: float | None = None
+
+    def to_json(self) -> dict:
+        gap = self.gap.to_json()
+        return {
+            "schema": SCHEMA,
+            "source": SOURCE,
+            "eps": self.eps,
+            "eta": self.eta,
+            "K": self.K,
+            "claims": {
+                "statement": (
+                    "exact-arithmetic gradient descent with step eta from the problem's initial point has loss "
+                    "<= eps at step K: the gradient flow's loss at time K eta is <= gf_loss_upper <= eps/2 and "
+                    "||theta_K - theta(K eta)|| <= gap_upper, so theta_K lies in the ball of radius "
+                    "ball_radius around the flow's enclosure center, on which the loss is <= gd_loss_upper <= eps"
+                ),
+                "gf_loss_upper": self.gf_loss_upper,
+                "gd_loss_upper": self.gd_loss_upper,
+                "ball_radius": self.ball_radius,
+                "t_gf_exact": _frac_str(self.t_gf),
+            },
+            "search": [{"eta": e, "ok": ok, "reason": why} for e, ok, why in self.trials],
+            "acgh19_eta": self.acgh19_eta,
+            "gap": gap,
+        }
+
+
+def _frac_str(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0, progress=None) -> tuple[Fraction, float]:
+    """First time ``T`` on a grid where the certified GF loss bound is ``<= eps/2``,
+    and that bound.  Raises :class:`UsageError` when not reached by ``t_max``."""
+    from ._flow import enclose_flow
+
+    t_end = Fraction(1)
+    while True:
+        n = max(8, int(8 * t_end))
+        enc = enclose_flow(problem, t_end, checkpoints=n)
+        for cp in enc.checkpoints[1:]:
+            ub = loss_upper_on_ball(problem, np.asarray(cp.center, dtype=np.float64), cp.radius)
+            if ub <= eps / 2:
+                return cp.t, ub
+        if t_end >= t_max:
+            raise UsageError(
+                f"gradient flow does not certifiably reach loss <= eps/2 = {eps / 2:g} by t = {t_max:g} "
+                f"(certified loss bound {ub:.3g} there); use a larger eps or --t-max")
+        t_end = min(t_end * 4, Fraction(t_max))
+        if progress:
+            progress(float(t_end))
+
+
+def translate(problem: Problem, eps: float, eta: float, t_gf: Fraction | None = None, progress=None):
+    """One certified translation attempt; returns ``(ConvergeResult | None, reason)``."""
+    from ._gap import certify_gap
+
+    if not (eps > 0) or not math.isfinite(eps):
+        raise UsageError(f"eps must be a finite number > 0, got {eps!r}")
+    if t_gf is None:
+        t_gf, _ = gf_time_to_eps(problem, eps)
+    K = max(1, math.ceil(t_gf / Fraction(eta)))
+    if K > MAX_STEPS:
+        return None, f"needs K = {K} > {MAX_STEPS} steps"
+    try:
+        cert = certify_gap(problem, eta, K, every=K, progress=progress)
+    except (BlowUpError, EnclosureError) as e:
+        return None, f"gap not certified: {e}"
+    last = cert.checkpoints[-1]
+    gf_up = loss_upper_on_ball(problem, last.gf_center, last.gf_radius)
+    R = claim_up(hi(_arb(last.gf_radius) + _arb(last.gap_upper)))
+    gd_up = loss_upper_on_ball(problem, last.gf_center, R)
+    res = ConvergeResult(problem, eps, eta, K, t_gf, claim_up(gf_up), claim_up(gd_up), R, cert)
+    if gf_up > eps / 2:
+        return None, f"GF loss bound {gf_up:.3g} at K eta exceeds eps/2"
+    if gd_up > eps:
+        return None, f"GD loss bound {gd_up:.3g} exceeds eps (gap {last.gap_upper:.3g})"
+    return res, "ok"
+
+
+def _arb(x):
+    from flint import arb
+
+    return arb(x)
+
+
+def largest_eta(problem: Problem, eps: float, *, eta0: float = 1e-2, rounds: int = 6, progress=None):
+    """Search for the largest ``eta`` whose translation is certified: doubling/halving
+    from ``eta0`` to a bracket, then ``rounds`` bisections on a log scale.
+    Returns the ConvergeResult of the largest certified ``eta`` (with the trials)."""
+    t_gf, _ = gf_time_to_eps(problem, eps)
+    trials = []
+
+    def attempt(e):
+        res, why = translate(problem, eps, e, t_gf)
+        trials.append((e, res is not None, why))
+        if progress:
+            progress(e, res is not None)
+        return res
+
+    best, lo, hi_eta = None, None, None
+    e = eta0
+    r = attempt(e)
+    if r is not None:
+        best, lo = r, e
+        for _ in range(12):
+            e *= 2
+            r = attempt(e)
+            if r is None:
+                hi_eta = e
+                break
+            best, lo = r, e
+    else:
+        hi_eta = e
+        for _ in range(12):
+            e /= 4
+            if math.ceil(t_gf / Fraction(e)) > MAX_STEPS:
+                break
+            r = attempt(e)
+            if r is not None:
+                best, lo = r, e
+                break
+            hi_eta = e
+    if best is None:
+        raise UsageError(f"no step size certified the translation (tried {', '.join(f'{t[0]:.3g}' for t in trials)}); "
+                         f"last reason: {trials[-1][2]}")
+    if hi_eta is not None:
+        for _ in range(rounds):
+            mid = math.sqrt(lo * hi_eta)
+            r = attempt(mid)
+            if r is not None:
+                best, lo = r, mid
+            else:
+                hi_eta = mid
+    best.trials = trials
+    return best
