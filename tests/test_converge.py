@@ -124,3 +124,19 @@ def test_a_too_large_step_is_not_certified():
     prob = _balanced_instance(3, 5)
     res, why = translate(prob, 1e-4, 1.5)
     assert res is None and why
+
+
+def test_converge_cli(tmp_path, capsys):
+    from certify.cli import main
+
+    out = tmp_path / "conv.json"
+    assert main(["converge", "builtin:demo", "--eps", "1e-2", "--eta", "5e-3", "--out", str(out)]) == 0
+    assert main(["check", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "VALID" in text and "[derived]" in text
+    # a step size that does not translate: exit 1, nothing written
+    bad = tmp_path / "bad.json"
+    assert main(["converge", "builtin:demo", "--eps", "1e-4", "--eta", "0.5", "--out", str(bad)]) == 1
+    assert not bad.exists()
+    assert main(["converge", "builtin:demo", "--eps", "-1", "--out", str(bad)]) == 2
+    assert not bad.exists()
