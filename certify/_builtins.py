@@ -32,6 +32,14 @@ _BUILTINS: dict[str, dict] = {
         "loss": {"kind": "square", "dataset": "digits", "samples": 500},
         "init": {"scheme": "balanced", "scale": 0.1, "seed": 0},
     },
+    # A bounded saddle escape (PAPER.md section 2): depth 2, started next to the
+    # strict saddle at 0, where lambda_min(Hf) = -1; GD must resolve the
+    # exponential escape, so its step must be small in exp(int m).
+    "saddle": {
+        "dims": [2, 2, 2],
+        "loss": {"kind": "whitened", "target": [[1.0, 0.0], [0.0, 0.5]]},
+        "init": {"weights": [[[0.01, 0.0], [0.0, 0.01]], [[0.01, 0.0], [0.0, 0.01]]]},
+    },
 }
 
 
