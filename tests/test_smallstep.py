@@ -21,6 +21,8 @@ def test_concave_gap_brackets_the_closed_form(mu, th0, eta, k):
     lo, hi = concave_gap(mu, th0, eta, k)
     g = truth(mu, th0, eta, k)
     assert lo <= g <= hi
+    if g > 1e300:  # beyond binary64: the upper bound is +inf, still a bound
+        return
     assert hi - lo <= 1e-12 * (g + 1e-300) + 1e-300
 
 
