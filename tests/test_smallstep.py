@@ -33,7 +33,8 @@ def test_required_eta_is_the_largest(t, eps, mu):
     assert truth(mu, 0.01, t / k, k) <= eps
     if k > 1:
         assert truth(mu, 0.01, t / (k - 1), k - 1) > eps  # one step fewer is not enough
-    assert 0.5 < eta / est < 2.0  # the [derived] estimate's exp(-mu t) law
+    if k >= 20:  # the estimate is the small-eta asymptotics: the exp(-mu t) law
+        assert 0.8 < eta / est < 1.25
 
 
 def test_smallstep_cli(tmp_path, capsys):
