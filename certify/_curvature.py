@@ -45,3 +45,44 @@ def curvature_estimate(obj, theta) -> dict:
     C = s31_C(N, prod_norm)
     lam_C = float(np.linalg.eigvalsh(C)[-1]) if N > 1 else 0.0
     return {"grad_l_norm2": g2, "lambda_max_C": lam_C, "mu_s31": g2 * lam_C}
+
+
+def curvature_profile(problem, t_end: float = 10.0, checkpoints: int = 20) -> dict:
+    """Negative curvature along the certified GF trajectory (PAPER.md section 3).
+
+    - ``m_cert``: per integrator step ``[t0, t0 + h]``, the certified upper bound
+      ``mu`` of ``-lambda_min(Hf)`` on the step's tube (S3.1, validated
+      enclosure); ``int_m_upper`` = sum of ``mu h``, rounded up (certified);
+    - ``m_est``: ``max(0, -lambda_min(Hf))`` at the enclosure centers from a dense
+      eigen-solve (an ESTIMATE; small problems only);
+    - ``bound_est``: the [derived] bound ``(N-1) rho^(N-2) ||grad l(W)||_F`` with
+      ``rho = max_j ||W_j||_2`` at the centers (an ESTIMATE of the bound's value).
+    """
+    from fractions import Fraction
+
+    from flint import arb, fmpq
+
+    from ._claims import hi
+    from ._derivatives import Objective
+    from ._flow import enclose_flow
+
+    enc = enclose_flow(problem, t_end, checkpoints=checkpoints)
+    steps = [(float(s.t0), float(s.t0 + s.h), s.mu) for s in enc.steps]
+    acc = arb(0)
+    for s in enc.steps:
+        acc += arb(s.mu) * arb(fmpq(s.h.numerator, s.h.denominator))
+    obj = Objective(problem)
+    N = problem.depth
+    rows = []
+    dense = problem.n_params <= 2000
+    for c in enc.checkpoints:
+        theta = np.asarray(c.center, dtype=np.float64)
+        Ws = obj.weights(theta)
+        rho = max(float(np.linalg.norm(W, 2)) for W in Ws)
+        G = obj.grad_l(obj.prefix_products(Ws)[-1])
+        bound = (N - 1) * rho ** (N - 2) * float(np.linalg.norm(G)) if N > 1 else 0.0
+        m_est = max(0.0, -float(np.linalg.eigvalsh(obj.hessian(theta))[0])) if dense else float("nan")
+        mu = next((m for a, b, m in steps if a <= float(c.t) < b), steps[-1][2] if steps else 0.0)
+        rows.append({"t": float(c.t), "loss_estimate": c.loss, "m_cert": mu, "m_est": m_est, "bound_est": bound})
+    return {"steps": steps, "rows": rows, "int_m_upper": hi(acc), "t_end": float(t_end),
+            "radius": enc.checkpoints[-1].radius}

@@ -82,3 +82,27 @@ def plot_smallstep(req_rows, gap_rows, path) -> None:
     a2.set_title("certified GD-GF gap against eta", fontsize=10)
     a2.legend(fontsize=8)
     _save(fig, plt, path)
+
+
+def plot_curvature(profile, path, title: str = "") -> None:
+    """Certified m(t) upper bound (step function over the integrator's steps),
+    the dense-eigenvalue estimate and the [derived] bound at the checkpoints."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    xs, ys = [], []
+    for a, b, m in profile["steps"]:
+        xs += [a, b]
+        ys += [m, m]
+    ax.plot(xs, ys, color="tab:blue", label="m(t) upper bound, certified (S3.1 on the GF tube)")
+    rows = profile["rows"]
+    t = [r["t"] for r in rows]
+    ax.plot(t, [r["bound_est"] for r in rows], "s--", color="tab:orange", ms=4,
+            label="(N-1) rho^(N-2) ||grad l||_F at the centers (estimate)")
+    ax.plot(t, [r["m_est"] for r in rows], "o:", color="tab:green", ms=4,
+            label="max(0, -lambda_min(Hf)) at the centers (estimate)")
+    ax.set_yscale("log")
+    ax.set_xlabel("t")
+    ax.set_ylabel("negative curvature m(t)")
+    ax.set_title(title or f"negative curvature along GF; int m <= {profile['int_m_upper']:.4g} (certified)", fontsize=10)
+    ax.legend(fontsize=8)
+    _save(fig, plt, path)

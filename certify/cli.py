@@ -215,6 +215,24 @@ def build_parser() -> argparse.ArgumentParser:
     ss.add_argument("--plot", metavar="FILE.png", help="also plot both panels")
     ss.set_defaults(func=_cmd_smallstep)
 
+    cu = sub.add_parser(
+        "curvature",
+        help="negative curvature m(t) along the certified GF trajectory and its integral",
+        description="PAPER.md section 3: along the validated GF enclosure, a certified upper bound of "
+        "m(t) = max(0, -lambda_min(Hf(theta(t)))) on every integrator step (S3.1 on the tube) and of "
+        "int_0^T m; beside it the dense-eigenvalue estimate and the [derived] bound "
+        "(N-1) rho^(N-2) ||grad l||_F (estimates), and int m for other initialisation scales.",
+    )
+    cu.add_argument("problem", metavar="PROBLEM")
+    cu.add_argument("--t-end", type=_positive_float("--t-end"), default=10.0, help="horizon T (default 10)")
+    cu.add_argument("--checkpoints", type=_positive_int("--checkpoints"), default=10, help="table rows (default 10)")
+    cu.add_argument("--scales", default="1,0.1,0.01",
+                    help="factors c for the int m comparison: every layer of the initial point is multiplied by "
+                    "c^(1/N), so the end-to-end matrix scales by c and balancedness is kept (default 1,0.1,0.01; "
+                    "'' for none)")
+    cu.add_argument("--plot", metavar="FILE.png", help="also plot m(t)")
+    cu.set_defaults(func=_cmd_curvature)
+
     for register in _EXTRA_COMMANDS:
         register(sub)
     return p
@@ -508,6 +526,48 @@ def _cmd_smallstep(args) -> int:
     return 0
 
 
+def _cmd_curvature(args) -> int:
+    from ._curvature import curvature_profile
+    from ._problem import load_problem, problem_from_dict
+
+    prob = load_problem(args.problem)
+    try:
+        scales = [float(x) for x in args.scales.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"--scales must be a comma-separated list of numbers, got {args.scales!r}")
+    if any(not (x > 0) or x == float("inf") for x in scales):
+        raise UsageError("--scales must be positive numbers")
+    out = console()
+    prof = curvature_profile(prob, args.t_end, args.checkpoints)
+    out.print(f"negative curvature along the gradient flow of {prob.name or args.problem} (T = {args.t_end:g}):")
+    rows = [(f"{r['t']:g}", f"{r['loss_estimate']:.4e}", f"{r['m_cert']:.4e}", f"{r['m_est']:.4e}",
+             f"{r['bound_est']:.4e}") for r in prof["rows"]]
+    out.print(table(None, ["t", "loss (estimate)", "m upper (certified)", "m (estimate)",
+                           "derived bound (estimate)"], rows))
+    out.print(f"int_0^T m <= {prof['int_m_upper']:.6g} (certified; GF enclosure radius at T {prof['radius']:.2e})")
+    if scales:
+        spec = prob.to_json()
+        srows = []
+        for sc in scales:
+            f = sc ** (1.0 / prob.depth)
+            spec["init"] = {"weights": [(np.asarray(w) * f).tolist() for w in prob.weights]}
+            try:
+                p2 = problem_from_dict(spec, name=f"scale {sc:g}")
+                pr = curvature_profile(p2, args.t_end, 1)
+                srows.append((f"{sc:g}", f"{pr['int_m_upper']:.6g}", f"{pr['rows'][-1]['loss_estimate']:.3e}"))
+            except CertifyError as e:
+                srows.append((f"{sc:g}", "not certified", str(e)[:60]))
+        out.print("int_0^T m against the initialisation scale (initial end-to-end matrix times c) "
+                  "\\[EC21-informal: near-zero initialisation gives almost non-negative curvature]:")
+        out.print(table(None, ["c", "int m upper (certified)", "loss at T (estimate)"], srows))
+    if args.plot:
+        from ._plot import plot_curvature
+
+        plot_curvature(prof, args.plot)
+        out.print(f"wrote {args.plot}")
+    return 0
+
+
 def _cmd_check(args) -> int:
     from .check import check_file, format_report
 
@@ -532,6 +592,67 @@ def _cmd_proofs(args) -> int:
         out.print(f"{sum(r.status == 'pass' for r in results)}/{len(results)} lemmas pass "
                   f"({time.perf_counter() - t0:.1f}s)")
     return 0 if ok else 1
+
+
+# ---------------------------------------------------------------------------
+# conditions (certify._conditions): registered through _EXTRA_COMMANDS
+# ---------------------------------------------------------------------------
+
+
+def _register_conditions(sub) -> None:
+    c = sub.add_parser(
+        "conditions",
+        help="certified verdicts (holds/fails/undetermined) on the paper's hypotheses",
+        description="Check the hypotheses of the theorems in PAPER.md for PROBLEM with rigorous arithmetic: "
+        "balancedness, deficiency margin and ACGH19 Theorem 1's conditions, smoothness and curvature along "
+        "the certified gradient flow, the edge of stability along GD, the explicit GD-GF gap theorem "
+        "(PAPER.md section 1) and the scalar-output bad set.  Each line has a source tag ([ACGH19], "
+        "[derived], [EC21-informal]), a verdict that is 'holds' only when proved, and its certified margin.",
+        epilog="examples:\n  certify conditions builtin:demo\n"
+        "  certify conditions builtin:demo --eta 1e-4 --t-end 1 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("problem", metavar="PROBLEM")
+    c.add_argument("--eta", type=_positive_float("--eta"), help="GD step size > 0 (step-size conditions, GD)")
+    c.add_argument("--eps", type=_positive_float("--eps"),
+                   help="loss level for ACGH19's iteration count and GD-GF distance radius for the EC21 "
+                   "theorem (default: the theorem picks the best radius on a grid)")
+    c.add_argument("--t-end", type=_positive_float("--t-end"),
+                   help="horizon T of the trajectory quantities (default 1; with --eta: floor(T/eta) steps)")
+    c.add_argument("--json", action="store_true", help="JSON output (schema certify/conditions-v1)")
+    c.set_defaults(func=_cmd_conditions)
+
+
+_EXTRA_COMMANDS.append(_register_conditions)
+
+
+def _cmd_conditions(args) -> int:
+    from rich.markup import escape
+
+    from ._conditions import check_conditions, format_hypotheses
+    from ._problem import load_problem
+
+    prob = load_problem(args.problem)
+    rep = check_conditions(prob, eta=args.eta, eps=args.eps, t_end=args.t_end)
+    if args.json:
+        sys.stdout.write(json.dumps(rep.to_json(), allow_nan=False) + "\n")
+        return 0
+    out = console()
+    given = ", ".join(f"{k}={v:g}" for k, v in (("eta", args.eta), ("eps", args.eps), ("T", args.t_end))
+                      if v is not None) or "no eta/eps/T given"
+    out.print(f"hypotheses of {prob.name or args.problem} ({given}; horizon {rep.horizon:g}), "
+              f"{rep.seconds:.2f}s")
+    rows = [[escape(str(x)) for x in r] for r in format_hypotheses(rep)]
+    out.print(table(None, ["name", "source", "status", "margin", "what"], rows))
+    for h in rep.hypotheses:
+        if h.warning:
+            out.print(f"[bold red]WARNING[/bold red] {h.name}: {escape(h.warning)}")
+    for h in rep.hypotheses:
+        if h.reason:
+            out.print(f"  {h.name}: {escape(h.reason)}")
+    out.print("'holds' only with a certified margin > 0, 'fails' only with a certified margin < 0; "
+              "[EC21-informal] quantities are reported, never verdicts. --json for every number.")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
