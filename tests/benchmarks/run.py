@@ -117,6 +117,30 @@ def bench_gap(name, eta, K):
     return rows
 
 
+def bench_s31_looseness(n_inst=40):
+    """How loose S3.1 is against the S3.2 enclosure of m = max(0, -lambda_min(Hf))
+    (certified both), on random whitened instances at their initial points."""
+    from certify._enclose import s31_vs_s32
+
+    rows = []
+    for scheme, scale in (("balanced", 0.1), ("balanced", 1.0), ("gaussian", 0.5), ("xavier", 1.0)):
+        ratios = []
+        for seed in range(n_inst // 4):
+            rng = np.random.default_rng(seed)
+            depth = 2 + seed % 3
+            dims = [int(d) for d in rng.integers(2, 6, depth + 1)]
+            prob = problem_from_dict({"dims": dims, "loss": {"kind": "whitened",
+                                                             "target": rng.standard_normal((dims[-1], dims[0])).tolist()},
+                                      "init": {"scheme": scheme, "scale": scale, "seed": seed}})
+            r = s31_vs_s32(prob, prob.theta0)
+            if r["m"][1] > 0:
+                ratios.append(r["ratio"])
+        q = np.percentile(ratios, [0, 50, 100]) if ratios else [float("nan")] * 3
+        rows.append((f"S3.1 / S3.2 (m), {scheme} scale {scale:g}, depth 2-4", f"{q[1]:.2f}",
+                     f"min {q[0]:.2f}, max {q[2]:.2f}, {len(ratios)} instances with m > 0"))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="shorter runs for a smoke test")
@@ -124,6 +148,7 @@ def main():
     rows = []
     rows += bench_flow_large(T=1.0 if args.quick else 10.0)
     rows += bench_radius_vs_floor()
+    rows += bench_s31_looseness()
     rows += bench_gap("builtin:demo", 1e-3, 2000 if args.quick else 10_000)
     rows += bench_gap("builtin:digits", 1e-3, 500 if args.quick else 3000)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

@@ -1,0 +1,181 @@
+"""Rigorous enclosures over a box of parameters (SPEC S3.2, S4.6), in Arb balls.
+
+- :func:`hessian_ball`: an ``arb_mat`` containing ``Hf(z)`` for every ``z`` with
+  ``|z_i - theta_i| <= radius``: column ``i`` is the Hessian-vector product
+  ``Hf[e_i]``, the order-1 coefficient of the gradient along ``W + s E_i``
+  (the Cauchy-product recursion of S2.3, :class:`certify._series.GradientSeries`),
+  in ball arithmetic.
+- :func:`lambda_min_enclosure` (S3.2): certified ``[lo, hi]`` with
+  ``lo <= lambda_min(H) <= hi`` for every ``H`` in the ball matrix.  For the
+  midpoint ``M`` (symmetric, exact), an approximate eigen-decomposition
+  ``M X ~ X Lambda`` (LAPACK) gives, with ``R = M X - X Lambda`` and
+  ``||X^T X - I||_2 <= alpha < 1`` (both enclosed in Arb), every eigenvalue of
+  ``M`` within ``delta = ||R||_2 sqrt(1 + alpha) / (1 - alpha)`` of some
+  ``Lambda_i`` (Bauer-Fike for ``M = X Lambda X^-1 + R X^-1``, ``kappa(X) /
+  sigma_min(X)``); the upper end is the Rayleigh quotient of the computed
+  eigenvector, and Weyl's inequality adds ``||H - M||_2 <= ||rad||_F``.
+- :func:`s31_vs_s32`: the certified S3.1 bound at a point beside the S3.2
+  enclosure (how loose S3.1 is).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._claims import hi, lo
+from ._errors import TooLargeError
+from ._problem import Problem, SquareLoss
+from ._series import GradientSeries
+
+MAX_S32_PARAMS = 400
+
+
+def _ctx_prec(prec):
+    from flint import ctx
+
+    class _P:
+        def __enter__(self):
+            self.old = ctx.prec
+            ctx.prec = prec
+
+        def __exit__(self, *exc):
+            ctx.prec = self.old
+
+    return _P()
+
+
+def hessian_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec: int = 128):
+    """``arb_mat`` enclosing ``Hf(z)`` for all ``z`` in the box of half-width ``radius``."""
+    from flint import arb, arb_mat
+
+    n = problem.n_params
+    if n > MAX_S32_PARAMS:
+        raise TooLargeError(f"the dense Hessian enclosure is limited to {MAX_S32_PARAMS} parameters, got {n}")
+    with _ctx_prec(prec):
+        dims, N = problem.dims, problem.depth
+        rad = arb(0, radius) if radius > 0 else arb(0)
+        Ws, i = [], 0
+        shapes = []
+        for j in range(N):
+            r, c = dims[j + 1], dims[j]
+            M = arb_mat(np.asarray(theta[i:i + r * c], dtype=np.float64).reshape(r, c).tolist())
+            if radius > 0:
+                M = M + arb_mat([[rad] * c for _ in range(r)])
+            Ws.append(M)
+            shapes.append((r, c, i))
+            i += r * c
+        loss = problem.loss
+        if isinstance(loss, SquareLoss):
+            Sxx, Syx, _ = loss.exact_stats
+            Sxx, Syx = arb_mat(Sxx), arb_mat(Syx)
+            g0, glin = _wrap_loss(lambda P: P * Sxx - Syx), _wrap_loss(lambda P: P * Sxx)
+        else:
+            Phi = arb_mat(np.asarray(loss.target, dtype=np.float64).tolist())
+            g0, glin = _wrap_loss(lambda P: P - Phi), (lambda P: P)
+        H = arb_mat(n, n)
+        for col in range(n):
+            gs = GradientSeries(N, g0, glin)
+            for j, (r, c, off) in enumerate(shapes):
+                E = arb_mat(r, c)
+                if off <= col < off + r * c:
+                    E[(col - off) // c, (col - off) % c] = 1
+                gs.W[j].append(_Wrap(Ws[j]))
+                gs.W[j].append(_Wrap(E))
+            gs.advance()
+            g1 = gs.advance()
+            row = 0
+            for j in range(N):
+                for x in g1[j].a.entries():
+                    H[row, col] = x
+                    row += 1
+        return H
+
+
+class _Wrap:
+    """python-flint ``arb_mat`` with the ``@``/``.T`` interface GradientSeries uses."""
+
+    __slots__ = ("a",)
+
+    def __init__(self, a):
+        self.a = a
+
+    def __matmul__(self, o):
+        return _Wrap(self.a * o.a)
+
+    def __add__(self, o):
+        return _Wrap(self.a + o.a)
+
+    def __sub__(self, o):
+        return _Wrap(self.a - o.a)
+
+    @property
+    def T(self):
+        return _Wrap(self.a.transpose())
+
+
+def _wrap_loss(fn):
+    return lambda P: _Wrap(fn(P.a))
+
+
+def lambda_min_enclosure(H, prec: int = 128) -> tuple[float, float]:
+    """Certified ``[lo, hi]`` containing ``lambda_min`` of every symmetric matrix in
+    the ball matrix ``H`` (python-flint ``arb_mat``); see the module docstring."""
+    from flint import arb, arb_mat
+
+    with _ctx_prec(prec):
+        n = H.nrows()
+        mid = np.array([float(H[i, j].mid()) for i in range(n) for j in range(n)]).reshape(n, n)
+        Ms = (mid + mid.T) / 2  # an exact symmetric float matrix (Ms - H is bounded below)
+        lam, X = np.linalg.eigh(Ms)
+        Xa = arb_mat(X.tolist())
+        Ma = arb_mat(Ms.tolist())
+        Ra = Ma * Xa - Xa * arb_mat(np.diag(lam).tolist())
+        Ga = Xa.transpose() * Xa - arb_mat(np.eye(n).tolist())
+        rn = arb(0)
+        for x in Ra.entries():
+            rn += x * x
+        gn = arb(0)
+        for x in Ga.entries():
+            gn += x * x
+        alpha = gn.sqrt()
+        if not hi(alpha) < 1:
+            raise ArithmeticError("the computed eigenvectors are not nearly orthonormal")
+        delta = rn.sqrt() * (1 + alpha).sqrt() / (1 - alpha)
+        # ||H - Ms||_2 <= Frobenius norm of the ball's deviation from Ms
+        dev = arb(0)
+        for i in range(n):
+            for j in range(n):
+                d = abs(H[i, j] - arb(Ms[i, j]))
+                u = arb(d.upper())
+                dev += u * u
+        dev = dev.sqrt()
+        low = arb(float(lam[0])) - delta - dev
+        v = arb_mat([[float(x)] for x in X[:, 0]])
+        rq = (v.transpose() * Ma * v)[0, 0] / (v.transpose() * v)[0, 0]
+        high = rq + dev
+        return lo(low), hi(high)
+
+
+def s31_vs_s32(problem: Problem, theta: np.ndarray) -> dict:
+    """Certified S3.1 bound ``mu`` of ``m = max(0, -lambda_min(Hf))`` at ``theta``
+    beside the S3.2 enclosure of ``m``; ``ratio = mu / m_upper``."""
+    from ._flow import _Model, _s31_on_tube
+    from .arith import get_context
+
+    ctx = get_context("float64")
+    with ctx:
+        model = _Model(problem, ctx)
+        dims, N, i = problem.dims, problem.depth, 0
+        W0 = []
+        for j in range(N):
+            r, c = dims[j + 1], dims[j]
+            W0.append(ctx.matrix(np.asarray(theta[i:i + r * c], dtype=np.float64).reshape(r, c)))
+            i += r * c
+        mu = _s31_on_tube(model, W0, [0.0] * N)
+    H = hessian_ball(problem, theta)
+    l_lo, l_hi = lambda_min_enclosure(H)
+    m_lo, m_hi = max(0.0, -l_hi), max(0.0, -l_lo)
+    return {"s31_mu": mu, "lambda_min": (l_lo, l_hi), "m": (m_lo, m_hi),
+            "ratio": mu / m_hi if m_hi > 0 else math.inf}
