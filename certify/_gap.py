@@ -428,7 +428,11 @@ def certify_gap(
         k0 = 0
         while k0 < steps:
             k1 = min(k0 + refresh, steps)
-            ref = _make_ref(k0, Ws, problem, ctx)
+            try:
+                ref = _make_ref(k0, Ws, problem, ctx)
+            except BlowUpError as e:
+                raise BlowUpError(
+                    f"gradient descent diverged by step {k0} ({e}) with eta={eta:g}; try a smaller eta") from e
             cert.refs.append(ref)
             # float steps of the block, with their rounding bounds and step norms; the
             # block ends early once a layer drifts by DRIFT_FRACTION of its norm (the

@@ -4,6 +4,9 @@
   error bounds (Higham's ``gamma_k |A||B|`` for products; no rounding-mode
   switching); fast, for large networks.
 - ``arb``: python-flint ``arb_mat`` balls at any precision; tight.
+- ``iv``: mpmath ``iv`` interval matrices at any precision (basic interval
+  arithmetic only, exact rational conversions and norms); slow, the
+  independent reference for tests.
 
 >>> from certify.arith import get_context
 >>> ctx = get_context("arb", prec=256)
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from ._base import Context
 
-BACKENDS = ("float64", "arb")
+BACKENDS = ("float64", "arb", "iv")
 
 
 def get_context(name: str = "float64", prec: int | None = None) -> Context:

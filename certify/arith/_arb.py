@@ -72,11 +72,17 @@ class ArbMat:
         return ArbMat(self.a.mid())
 
     def rad_max(self) -> float:
-        return max((hi(x.rad()) for x in self._entries()), default=0.0)
+        v = max((hi(x.rad()) for x in self._entries()), default=0.0)
+        if not math.isfinite(v):
+            raise BlowUpError("a radius exceeds the float64 range in Arb arithmetic")
+        return v
 
     def abs_upper(self) -> np.ndarray:
         r, c = self.shape
-        return np.array([hi(abs(x)) for x in self._entries()]).reshape(r, c)
+        a = np.array([hi(abs(x)) for x in self._entries()]).reshape(r, c)
+        if not np.all(np.isfinite(a)):
+            raise BlowUpError("an entry exceeds the float64 range in Arb arithmetic")
+        return a
 
     def norm_f_upper(self) -> float:
         from flint import arb
@@ -94,12 +100,18 @@ class ArbMat:
         return self.norm_f_upper()
 
     def contains(self, q) -> bool:
-        from flint import fmpq
-
+        """Whether every ball contains the exact rational ``q_ij`` (tests): exact
+        ``|q - mid| <= rad`` in rationals.  (``arb.contains(fmpq)`` first rounds
+        ``q`` to a ball at the working precision and then needs that whole ball
+        inside: it can say False for a point of the ball.)"""
         q = np.asarray(q, dtype=object).reshape(-1)
         for x, v in zip(self._entries(), q):
-            v = Fraction(v)
-            if not x.contains(fmpq(v.numerator, v.denominator)):
+            if not x.is_finite():
+                return False
+            (mm, me), (rm, re) = x.mid().man_exp(), x.rad().man_exp()
+            mid = Fraction(int(mm)) * Fraction(2) ** int(me)
+            rad = Fraction(int(rm)) * Fraction(2) ** int(re)
+            if abs(Fraction(v) - mid) > rad:
                 return False
         return True
 
