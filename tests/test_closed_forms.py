@@ -119,18 +119,18 @@ def central_diff(f, T, h):
     return (a - b) / (2 * h)
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(N=st.integers(1, 6), a=st.integers(1, 32), p=st.integers(4, 32), t=st.fractions(0, 8))
 def test_mode_solves_its_ode(N, a, p, t):
-    """a'(t) (central difference, h = 1e-30 at 100 digits) equals -a^{N-1}(a^N - phi)."""
-    with mpmath.workdps(100):
+    """a'(t) (central difference, h = 1e-20 at 70 digits: error ~1e-40) equals -a^{N-1}(a^N - phi)."""
+    with mpmath.workdps(70):
         a0, ph = Fraction(a, 16), Fraction(p, 16)
         T = to_mpf(t) + mpmath.mpf(1) / 7
         sol = (lambda s: mode_closed_form(N, a0, ph, s)) if N <= 2 else (lambda s: mode_implicit(N, a0, ph, s))
-        da = central_diff(sol, T, mpmath.mpf(10) ** -30)
+        da = central_diff(sol, T, mpmath.mpf(10) ** -20)
         x = sol(T)
         rhs = -(x ** (N - 1)) * (x**N - to_mpf(ph))
-        assert abs(da - rhs) <= mpmath.mpf(10) ** -45 * (1 + abs(rhs)), (da, rhs)
+        assert abs(da - rhs) <= mpmath.mpf(10) ** -32 * (1 + abs(rhs)), (da, rhs)
 
 
 def test_mode_implicit_rejects_nothing_at_fixed_points():

@@ -16,18 +16,18 @@ from closed_forms import make_diagonal_instance
 def test_certified_m_bounds_the_true_negative_curvature():
     inst = make_diagonal_instance([2, 3, 3, 2], [Fraction(1, 8), Fraction(3, 16)], [Fraction(3, 2), Fraction(1, 2)], 7)
     prob = problem_from_dict(inst.spec)
-    prof = curvature_profile(prob, 4.0, 4)
+    prof = curvature_profile(prob, 2.0, 2)
     obj = Objective(prob, "mpf", dps=50)
     total = 0
     for a, b, mu in prof["steps"]:
-        for t in (a, (a + b) / 2):
+        for t in ((a + b) / 2,):
             theta = np.array(inst.theta_at(Fraction(t), 50), dtype=object)
             with mpmath.workdps(50):
                 H = mpmath.matrix(obj.hessian(theta).tolist())
                 lam = min(mpmath.eigsy(H, eigvals_only=True))
                 m = max(0, -lam)
             assert m <= mu
-            total += m * (b - a) / 2
+            total += m * (b - a)
     assert prof["int_m_upper"] > 0
     # a crude check that the certified bounds are not vacuous: within 20x of the sampled m
     assert prof["int_m_upper"] <= 20 * total + 1
