@@ -46,34 +46,61 @@ def _ctx_prec(prec):
     return _P()
 
 
+def _ball_layers(problem: Problem, theta, radius: float):
+    from flint import arb, arb_mat
+
+    dims, N = problem.dims, problem.depth
+    rad = arb(0, radius) if radius > 0 else arb(0)
+    Ws, i = [], 0
+    for j in range(N):
+        r, c = dims[j + 1], dims[j]
+        M = arb_mat(np.asarray(theta[i:i + r * c], dtype=np.float64).reshape(r, c).tolist())
+        if radius > 0:
+            M = M + arb_mat([[rad] * c for _ in range(r)])
+        Ws.append(M)
+        i += r * c
+    return Ws
+
+
+def _loss_maps(problem: Problem):
+    from flint import arb_mat
+
+    loss = problem.loss
+    if isinstance(loss, SquareLoss):
+        Sxx, Syx, _ = loss.exact_stats
+        Sxx, Syx = arb_mat(Sxx), arb_mat(Syx)
+        return _wrap_loss(lambda P: P * Sxx - Syx), _wrap_loss(lambda P: P * Sxx)
+    Phi = arb_mat(np.asarray(loss.target, dtype=np.float64).tolist())
+    return _wrap_loss(lambda P: P - Phi), (lambda P: P)
+
+
+def gradient_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec: int = 128) -> list:
+    """Per layer, an ``arb_mat`` containing ``grad_j f(z)`` (S2.1) for every ``z`` in
+    the box ``|z_i - theta_i| <= radius``."""
+    with _ctx_prec(prec):
+        Ws = _ball_layers(problem, theta, radius)
+        g0, glin = _loss_maps(problem)
+        gs = GradientSeries(problem.depth, g0, glin)
+        for j, W in enumerate(Ws):
+            gs.W[j].append(_Wrap(W))
+        return [g.a for g in gs.advance()]
+
+
 def hessian_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec: int = 128):
     """``arb_mat`` enclosing ``Hf(z)`` for all ``z`` in the box of half-width ``radius``."""
-    from flint import arb, arb_mat
+    from flint import arb_mat
 
     n = problem.n_params
     if n > MAX_S32_PARAMS:
         raise TooLargeError(f"the dense Hessian enclosure is limited to {MAX_S32_PARAMS} parameters, got {n}")
     with _ctx_prec(prec):
         dims, N = problem.dims, problem.depth
-        rad = arb(0, radius) if radius > 0 else arb(0)
-        Ws, i = [], 0
-        shapes = []
+        Ws = _ball_layers(problem, theta, radius)
+        shapes, off = [], 0
         for j in range(N):
-            r, c = dims[j + 1], dims[j]
-            M = arb_mat(np.asarray(theta[i:i + r * c], dtype=np.float64).reshape(r, c).tolist())
-            if radius > 0:
-                M = M + arb_mat([[rad] * c for _ in range(r)])
-            Ws.append(M)
-            shapes.append((r, c, i))
-            i += r * c
-        loss = problem.loss
-        if isinstance(loss, SquareLoss):
-            Sxx, Syx, _ = loss.exact_stats
-            Sxx, Syx = arb_mat(Sxx), arb_mat(Syx)
-            g0, glin = _wrap_loss(lambda P: P * Sxx - Syx), _wrap_loss(lambda P: P * Sxx)
-        else:
-            Phi = arb_mat(np.asarray(loss.target, dtype=np.float64).tolist())
-            g0, glin = _wrap_loss(lambda P: P - Phi), (lambda P: P)
+            shapes.append((dims[j + 1], dims[j], off))
+            off += dims[j + 1] * dims[j]
+        g0, glin = _loss_maps(problem)
         H = arb_mat(n, n)
         for col in range(n):
             gs = GradientSeries(N, g0, glin)

@@ -53,3 +53,20 @@ def test_hessian_ball_contains_the_hessian_anywhere_in_the_box(seed, depth, squa
                     assert H[i, j].overlaps(arb(mpmath.nstr(Hz[i, j], 45), 1e-35))
             lam = min(mpmath.eigsy(mpmath.matrix(Hz.tolist()), eigvals_only=True))
         assert lo <= lam <= hi
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31), depth=st.integers(1, 4), square=st.booleans(), radius=st.sampled_from([0.0, 1e-8, 1e-2]))
+def test_gradient_ball_contains_the_gradient_anywhere_in_the_box(seed, depth, square, radius):
+    from certify._enclose import gradient_ball
+
+    prob, rng = _prob(seed, depth, square)
+    G = gradient_ball(prob, prob.theta0, radius)
+    obj = Objective(prob, "mpf", dps=40)
+    z = prob.theta0 + rng.uniform(-radius, radius, prob.n_params)
+    with mpmath.workdps(40):
+        g = obj.grad(np.array(z, dtype=object))
+    flat = [x for M in G for x in M.entries()]
+    assert len(flat) == len(g)
+    for enc, x in zip(flat, g):
+        assert enc.overlaps(arb(mpmath.nstr(x, 45), 1e-35))
