@@ -8,6 +8,7 @@ still confirms it (SPEC S6).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 
 import numpy as np
@@ -92,3 +93,8 @@ def lo(a) -> float:
     """A float <= every point of the ``arb`` ball ``a``."""
     v = float(a.lower())
     return math.nextafter(v, -math.inf) if math.isfinite(v) else -math.inf
+
+
+def frac_str(q: Fraction) -> str:
+    """An exact rational as ``"p/q"`` (``"p"`` for integers): certificate times (S6)."""
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"

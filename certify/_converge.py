@@ -24,6 +24,8 @@ the true threshold (the search itself is a heuristic).
 
 from __future__ import annotations
 
+from ._claims import frac_str as _frac_str
+
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -160,9 +162,6 @@ class ConvergeResult:
             "gap": gap,
         }
 
-
-def _frac_str(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
 
 
 def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0, progress=None) -> tuple[Fraction, float]:

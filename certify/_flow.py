@@ -33,6 +33,8 @@ Result: at every checkpoint a ball ``B(c, e)`` that provably contains
 
 from __future__ import annotations
 
+from ._claims import frac_str as _frac_str
+
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -125,9 +127,6 @@ class FlowEnclosure:
     checkpoints: list[FlowCheckpoint] = field(default_factory=list)
     steps: list[FlowStep] = field(default_factory=list)
 
-
-def _frac_str(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
 
 
 # ---------------------------------------------------------------------------

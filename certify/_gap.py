@@ -22,6 +22,8 @@ At checkpoints, the validated GF enclosure (S4.3) gives a ball around
 
 from __future__ import annotations
 
+from ._claims import frac_str as _frac_str
+
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -42,9 +44,6 @@ def _gamma(k: int) -> float:
     g = k * U / (1.0 - k * U)
     return g * (1.0 + 4.0 * U)
 
-
-def _frac_str(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
 
 
 # ---------------------------------------------------------------------------

@@ -46,11 +46,7 @@ def plot_gap(cert, path) -> None:
     ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower right")
     name = cert.problem.name or "problem"
     ax.set_title(f"GD (eta={cert.eta:g}) vs GF on {name}: certified gap", fontsize=10)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    write_bytes_atomic(path, buf.getvalue())
+    _save(fig, plt, path)
 
 
 def _save(fig, plt, path) -> None:

@@ -43,6 +43,8 @@ Cost: ``about 2 N p^2`` small Arb matrix products per step (``N`` the depth).
 
 from __future__ import annotations
 
+from ._claims import frac_str as _frac_str
+
 import math
 import time
 from dataclasses import dataclass, field
@@ -132,9 +134,6 @@ class FlowEstimate:
             "steps": [s.to_json() for s in self.steps],
         }
 
-
-def _frac_str(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
 
 
 def _time(x, name: str) -> Fraction:
