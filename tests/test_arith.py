@@ -594,3 +594,20 @@ def test_iv_backend_registered_and_checked():
         assert Z.mid().tolist() == [[0.5, -3.0]] and Z.mid_strings(3) == [["0.5", "-3.0"]]
         assert Z.rad_max() == 0.25 and Z.abs_upper().tolist() == [[0.75, 3.25]]
         assert Z.norm_2_upper() <= Z.norm_f_upper()
+
+
+def test_float64_overflow_of_exact_inputs_is_a_blowup_error():
+    from fractions import Fraction
+
+    import pytest
+
+    from certify import BlowUpError
+    from certify.arith import get_context
+
+    ctx = get_context("float64")
+    with ctx:
+        with pytest.raises(BlowUpError):
+            ctx.matrix(np.array([[Fraction(10) ** 400]], dtype=object))
+        A = ctx.matrix(np.eye(2))
+        with pytest.raises(BlowUpError):
+            A * 10**400

@@ -103,7 +103,10 @@ class F64Mat:
             sf, es = float(s), 0.0
         elif isinstance(s, Fraction) or isinstance(s, (int, np.integer)):
             q = Fraction(s)
-            sf = float(q)  # correctly rounded
+            try:
+                sf = float(q)  # correctly rounded
+            except OverflowError as e:
+                raise BlowUpError("overflow in float64 ball arithmetic: scalar beyond binary64") from e
             d = abs(Fraction(sf) - q)
             es = math.nextafter(float(d), math.inf) if d else 0.0
         else:
@@ -175,7 +178,10 @@ class Float64Context(Context):
             r = np.empty(a.shape)
             for idx, x in np.ndenumerate(a):
                 q = Fraction(x)
-                f = float(q)
+                try:
+                    f = float(q)
+                except OverflowError as e:
+                    raise BlowUpError("overflow in float64 ball arithmetic: value beyond binary64") from e
                 m[idx] = f
                 d = abs(Fraction(f) - q)
                 r[idx] = math.nextafter(float(d), math.inf) if d else 0.0
