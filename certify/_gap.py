@@ -191,7 +191,16 @@ class _Ref:
         }
 
 
-def _make_ref(k, Ws, problem, ctx, sxx_ball=None) -> _Ref:
+def _stat_balls(problem, ctx):
+    """Enclosures of the exact statistics ``(Sxx, Syx)`` (square loss) or ``None``."""
+    if not isinstance(problem.loss, SquareLoss):
+        return None
+    eSxx, eSyx, _ = problem.loss.exact_stats
+    with ctx:
+        return ctx.matrix(fmpq_to_fractions(eSxx)), ctx.matrix(fmpq_to_fractions(eSyx))
+
+
+def _make_ref(k, Ws, problem, ctx, stats=None) -> _Ref:
     from ._flow import spectral_upper
 
     N = len(Ws)
@@ -209,8 +218,8 @@ def _make_ref(k, Ws, problem, ctx, sxx_ball=None) -> _Ref:
         for b in B[1:]:
             E2E = b @ E2E
         if isinstance(problem.loss, SquareLoss):
-            eSxx, eSyx, _ = problem.loss.exact_stats
-            G = E2E @ ctx.matrix(fmpq_to_fractions(eSxx)) - ctx.matrix(fmpq_to_fractions(eSyx))
+            Sxx_b, Syx_b = stats if stats is not None else _stat_balls(problem, ctx)
+            G = E2E @ Sxx_b - Syx_b
         else:
             G = E2E - ctx.matrix(np.asarray(problem.loss.target, dtype=np.float64))
         g = claim_up(spectral_upper(G))
@@ -420,6 +429,7 @@ def certify_gap(
     eta_q = Fraction(eta)
     # ---- 1. GD with per-segment claims (S4.2, S4.5), block by block -----------
     stepper = _Stepper(problem, eta)
+    stats = _stat_balls(problem, ctx)
     Ws = [np.array(w, dtype=np.float64) for w in problem.weights]
     state = {"e": 0.0, "r": 0.0, "s42": True}
     cert.s42_end = steps
@@ -428,7 +438,7 @@ def certify_gap(
         while k0 < steps:
             k1 = min(k0 + refresh, steps)
             try:
-                ref = _make_ref(k0, Ws, problem, ctx)
+                ref = _make_ref(k0, Ws, problem, ctx, stats)
             except BlowUpError as e:
                 raise BlowUpError(
                     f"gradient descent diverged by step {k0} ({e}) with eta={eta:g}; try a smaller eta") from e
