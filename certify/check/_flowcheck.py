@@ -101,6 +101,9 @@ def _pairs(q):
     return np.array(L), np.array(J)
 
 
+_STARTS = np.array([i * (i + 1) // 2 for i in range(64)])
+
+
 def tm_mul(X: TM, Y: TM, hp, pairs) -> TM:
     """Product of Taylor models: orders ``<= q`` enclosed entrywise (each entry of
     order ``i`` is a sum of ``(i+1) k`` products: ``gamma_{(i+1)k}``), the rest
@@ -109,19 +112,19 @@ def tm_mul(X: TM, Y: TM, hp, pairs) -> TM:
     q = X.m.shape[0] - 1
     k = X.m.shape[2]
     out_i = L + J
+    starts = _STARTS[: q + 1] if q + 1 <= len(_STARTS) else np.array([i * (i + 1) // 2 for i in range(q + 1)])
+    # pairs are grouped by order i = l + j (contiguous, starting at i(i+1)/2)
     prod = np.matmul(X.m[L], Y.m[J])
-    C = np.zeros((q + 1,) + prod.shape[1:])
-    np.add.at(C, out_i, prod)
+    C = np.add.reduceat(prod, starts, axis=0)
     # entry (order i) is a sum of (i+1) k products: gamma_{(i+1)k} (Higham Thm 3.5)
     g = np.array([A.gamma((i + 1) * k) for i in range(q + 1)])[out_i][:, None, None]
     aX, aY = np.abs(X.m), np.abs(Y.m)
-    R = np.zeros_like(C)
     t = g * np.matmul(aX[L], aY[J])
     if Y.r is not None:
         t = t + np.matmul(aX[L], Y.r[J])
-    np.add.at(R, out_i, t)
     if X.r is not None:
-        np.add.at(R, out_i, np.matmul(X.r[L], (aY if Y.r is None else aY + Y.r)[J]))
+        t = t + np.matmul(X.r[L], (aY if Y.r is None else aY + Y.r)[J])
+    R = np.add.reduceat(t, starts, axis=0)
     R = A.infl(R + (q + 1) * k * A.UF, 2 * (q + 1) * k + 8)
     a, b = X.alpha(hp), Y.alpha(hp)
     # sum over i + j > q of a_i b_j
