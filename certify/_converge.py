@@ -136,6 +136,7 @@ class ConvergeResult:
     gap: object  # GapCertificate
     trials: list = field(default_factory=list)  # (eta, ok, reason) of the search
     acgh19_eta: float | None = None
+    acgh19_reason: str = ""
 
     def to_json(self) -> dict:
         gap = self.gap.to_json()
@@ -158,7 +159,7 @@ class ConvergeResult:
                 "t_gf_exact": _frac_str(self.t_gf),
             },
             "search": [{"eta": e, "ok": ok, "reason": why} for e, ok, why in self.trials],
-            "acgh19_eta": self.acgh19_eta,
+            "acgh19": {"source": "[ACGH19] Theorem 1", "eta_max": self.acgh19_eta, "note": self.acgh19_reason},
             "gap": gap,
         }
 
@@ -219,6 +220,21 @@ def _arb(x):
     return arb(x)
 
 
+def acgh19_eta(problem: Problem) -> tuple[float | None, str]:
+    """ACGH19 Theorem 1's largest admissible step size on the instance (a certified
+    upper end of the interval; ``None`` with the reason when the theorem does not apply)."""
+    from ._conditions import check_conditions
+
+    rep = check_conditions(problem, trajectory=False)
+    h = next(x for x in rep.hypotheses if x.name == "acgh19_step_size")
+    emax = (h.quantities or {}).get("eta_max")
+    c = (h.quantities or {}).get("c")
+    if c is not None and c[0] > 0 and emax:
+        return float(emax[1]), "ACGH19 Theorem 1 step-size condition"
+    why = h.reason or (f"deficiency margin c in [{c[0]:.6g}, {c[1]:.6g}] is not positive" if c else "not applicable")
+    return None, f"ACGH19 Theorem 1 does not apply: {why}"
+
+
 def largest_eta(problem: Problem, eps: float, *, eta0: float = 1e-2, rounds: int = 6, progress=None):
     """Search for the largest ``eta`` whose translation is certified: doubling/halving
     from ``eta0`` to a bracket, then ``rounds`` bisections on a log scale.
@@ -268,4 +284,5 @@ def largest_eta(problem: Problem, eps: float, *, eta0: float = 1e-2, rounds: int
             else:
                 hi_eta = mid
     best.trials = trials
+    best.acgh19_eta, best.acgh19_reason = acgh19_eta(problem)
     return best

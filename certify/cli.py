@@ -494,6 +494,11 @@ def _cmd_converge(args) -> int:
         rows = [(f"{e:.6g}", "yes" if ok else "no", why) for e, ok, why in res.trials]
         out.print("2. search for the largest eta (each trial is a full certification):")
         out.print(table(None, ["eta", "certified", "what"], rows))
+        if res.acgh19_eta:
+            out.print(f"   largest certified eta {res.eta:.4g} vs \\[ACGH19] Theorem 1's eta_max {res.acgh19_eta:.4g}: "
+                      f"{res.eta / res.acgh19_eta:.3g} times larger")
+        else:
+            out.print(f"   \\[ACGH19]: {res.acgh19_reason}")
     write_json_atomic(args.out, res.to_json())
     out.print(f"3. exact GD with eta = {res.eta:.6g} has loss <= {res.gd_loss_upper:.6g} <= eps = {args.eps:g} "
               f"at step K = {res.K} (GF loss <= {res.gf_loss_upper:.6g} at K eta; ball radius "

@@ -140,3 +140,24 @@ def test_converge_cli(tmp_path, capsys):
     assert not bad.exists()
     assert main(["converge", "builtin:demo", "--eps", "-1", "--out", str(bad)]) == 2
     assert not bad.exists()
+
+
+def test_largest_certified_eta_beside_acgh19():
+    """An instance where ACGH19 Theorem 1 applies (balanced, end-to-end matrix near the
+    target: positive deficiency margin): the certified translation works at a step
+    size orders of magnitude above the theorem's, and the certificate checks."""
+    from certify._converge import acgh19_eta, largest_eta
+
+    rng = np.random.default_rng(1)
+    N, d = 3, 3
+    Phi = np.eye(d) + 0.2 * rng.standard_normal((d, d))
+    U, S, Vt = np.linalg.svd(Phi + 0.05 * rng.standard_normal((d, d)))
+    r = S ** (1 / N)
+    Ws = [np.diag(r) @ Vt, np.diag(r), U @ np.diag(r)]  # exactly balanced up to rounding
+    prob = problem_from_dict({"dims": [d] * 4, "loss": {"kind": "whitened", "target": Phi.tolist()},
+                              "init": {"weights": [W.tolist() for W in Ws]}})
+    e_acgh, why = acgh19_eta(prob)
+    assert e_acgh is not None and e_acgh > 0, why
+    res = largest_eta(prob, 1e-6, rounds=2)
+    assert res.eta > 1e3 * e_acgh
+    assert check_certificate(json.loads(dumps_json(res.to_json()))).valid
