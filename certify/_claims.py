@@ -20,6 +20,7 @@ CLAIM_DIGITS = 12
 # so that a re-derivation whose last bits differ (another BLAS, Arb instead of
 # float mid-rad) still confirms it (schemas/gap-v1.md, section 0)
 CLAIM_MARGIN = Decimal("1e-10")
+_F_UP, _F_DOWN = 1 + CLAIM_MARGIN, 1 - CLAIM_MARGIN
 _UP = Context(prec=CLAIM_DIGITS, rounding=ROUND_CEILING)
 _DOWN = Context(prec=CLAIM_DIGITS, rounding=ROUND_FLOOR)
 
@@ -29,7 +30,7 @@ def claim_up(x: float) -> float:
     as a float >= it."""
     if not math.isfinite(x):
         return x
-    d = _UP.plus(Decimal(x) * (1 + CLAIM_MARGIN if x >= 0 else 1 - CLAIM_MARGIN))
+    d = _UP.plus(Decimal(x) * (_F_UP if x >= 0 else _F_DOWN))
     f = float(d)
     if Decimal(f) < d:
         f = float(np.nextafter(f, math.inf))
@@ -41,7 +42,7 @@ def claim_down(x: float) -> float:
     as a float <= it."""
     if not math.isfinite(x):
         return x
-    d = _DOWN.plus(Decimal(x) * (1 - CLAIM_MARGIN if x >= 0 else 1 + CLAIM_MARGIN))
+    d = _DOWN.plus(Decimal(x) * (_F_DOWN if x >= 0 else _F_UP))
     f = float(d)
     if Decimal(f) > d:
         f = float(np.nextafter(f, -math.inf))

@@ -400,7 +400,7 @@ def certify_gap(
     steps: int,
     *,
     every: int | None = None,
-    refresh: int = 50,
+    refresh: int = 100,
     progress=None,
 ) -> GapCertificate:
     """Certified bounds on ``||theta_k - theta(k eta)||`` for ``k <= steps``

@@ -161,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     gp.add_argument("--eta", type=_positive_float("--eta"), required=True, help="GD step size > 0")
     gp.add_argument("--steps", type=_positive_int("--steps"), required=True, help="number K of GD steps")
     gp.add_argument("--every", type=_positive_int("--every"), help="checkpoint every S steps (default K/20)")
-    gp.add_argument("--refresh", type=_positive_int("--refresh"), default=50,
-                    help="steps between reference points for the curvature bounds (default 50)")
+    gp.add_argument("--refresh", type=_positive_int("--refresh"), default=100,
+                    help="at most this many steps between reference points for the curvature bounds (default 100)")
     gp.add_argument("--backend", choices=["float64"], default="float64",
                     help="arithmetic of the enclosures (float64 mid-rad with proven rounding bounds)")
     gp.add_argument("--out", required=True, metavar="CERT.json", help="certificate (written atomically)")
@@ -335,7 +335,7 @@ def _cmd_demo(args) -> int:
     except OSError as e:
         raise UsageError(f"cannot create folder {folder}: {e}") from e
     t0 = time.perf_counter()
-    cert = _run_gap(prob, args.eta, args.steps, args.every, 50)
+    cert = _run_gap(prob, args.eta, args.steps, args.every, 100)
     elapsed = time.perf_counter() - t0
     cpath, ppath = folder / "gap.json", folder / "gap.png"
     write_json_atomic(cpath, cert.to_json())
