@@ -409,7 +409,7 @@ def _cmd_flow(args) -> int:
     with progress_bar(args.t_end, "flow") as bar:
         task = bar.add_task(f"enclosing GF on [0, {args.t_end:g}]", total=args.t_end)
         enc = enclose_flow(prob, args.t_end, checkpoints=args.checkpoints, backend=args.backend, prec=prec,
-                           order=args.order, progress=lambda t: bar.update(task, completed=t))
+                           order=args.order, progress=lambda t: bar.update(task, completed=t), slack=1.0)
     doc = flow_to_json(enc)
     write_json_atomic(args.out, doc)
     out = console()
