@@ -103,3 +103,17 @@ def gap_table(etas=(0.1, 0.03, 0.01), horizon: float = 8.0, mu: float = 1.0, the
             c = cert.checkpoints[-1]
             rows.append(SmallStepRow(name, k * eta, eta, c.gap_lower, c.gap_upper, "certified gap (S4.4)"))
     return rows
+
+
+def gap_against_t(eta: float = 0.01, horizon: float = 8.0, points: int = 4):
+    """Certified gap against ``t`` at a fixed ``eta`` on ``builtin:saddle`` and
+    ``builtin:demo``: ``[(problem, t, lower, upper), ...]``."""
+    from ._gap import certify_gap
+    from ._problem import load_problem
+
+    K = int(round(horizon / eta))
+    out = []
+    for name in ("builtin:saddle", "builtin:demo"):
+        cert = certify_gap(load_problem(name), eta, K, every=max(1, K // points))
+        out += [(name, float(c.t), c.gap_lower, c.gap_upper) for c in cert.checkpoints if c.k > 0]
+    return out

@@ -523,6 +523,12 @@ def _cmd_smallstep(args) -> int:
     out.print(f"certified gap at t = {rows[0].t:g} against eta (lower..upper):")
     out.print(table(None, ["problem", "eta", "gap lower", "gap upper"],
                     [(r.problem, f"{r.eta:g}", f"{r.gap_lower:.6e}", f"{r.gap_upper:.6e}") for r in rows]))
+    from ._smallstep import gap_against_t
+
+    trows = gap_against_t()
+    out.print("certified gap against t at eta = 0.01 (the saddle's gap grows with the escape, exp(int m)):")
+    out.print(table(None, ["problem", "t", "gap lower", "gap upper"],
+                    [(n, f"{t:g}", f"{lo_:.6e}", f"{hi_:.6e}") for n, t, lo_, hi_ in trows]))
     if args.plot:
         from ._plot import plot_smallstep
 

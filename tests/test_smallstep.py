@@ -43,3 +43,12 @@ def test_smallstep_cli(tmp_path, capsys):
     assert "builtin:saddle" in out and "[derived]" in out
     assert (tmp_path / "s.png").stat().st_size > 1000
     assert main(["smallstep", "--eps", "0"]) == 2
+
+
+def test_saddle_gap_exceeds_the_favourable_case_during_the_escape():
+    from certify._smallstep import gap_against_t
+
+    rows = gap_against_t(eta=0.02, horizon=8.0, points=4)
+    saddle = max(lo for n, t, lo, hi in rows if n == "builtin:saddle")
+    demo = max(hi for n, t, lo, hi in rows if n == "builtin:demo")
+    assert saddle > 2 * demo  # certified: the saddle's lower bound above twice the demo's upper bound
