@@ -24,8 +24,6 @@ the true threshold (the search itself is a heuristic).
 
 from __future__ import annotations
 
-from ._claims import frac_str as _frac_str
-
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -35,6 +33,7 @@ import numpy as np
 from ._claims import claim_up, hi
 from ._errors import BlowUpError, EnclosureError, UsageError
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
+from ._claims import frac_str as _frac_str
 
 SCHEMA = "certify/converge-v1"
 SOURCE = "[derived] EC21 translation (PAPER.md section 4(b)): certified GF convergence + certified GD-GF gap"

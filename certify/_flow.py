@@ -33,8 +33,6 @@ Result: at every checkpoint a ball ``B(c, e)`` that provably contains
 
 from __future__ import annotations
 
-from ._claims import frac_str as _frac_str
-
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -49,6 +47,7 @@ from ._series import GradientSeries, gf_taylor
 from ._claims import hi as _hi, lo as _lo
 from ._claims import U, claim_up, fro_up
 from ._claims import up as _up
+from ._claims import frac_str as _frac_str
 
 
 # ---------------------------------------------------------------------------

@@ -22,8 +22,6 @@ At checkpoints, the validated GF enclosure (S4.3) gives a ball around
 
 from __future__ import annotations
 
-from ._claims import frac_str as _frac_str
-
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -35,6 +33,7 @@ from ._claims import FroNorms, U, claim_down, claim_up, fro_up, up
 from ._errors import BlowUpError, EnclosureError, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
+from ._claims import frac_str as _frac_str
 
 SCHEMA = "certify/gap-v1"
 DRIFT_FRACTION = 0.02  # a block ends once a layer moved by 2% of its spectral norm

@@ -43,8 +43,6 @@ Cost: ``about 2 N p^2`` small Arb matrix products per step (``N`` the depth).
 
 from __future__ import annotations
 
-from ._claims import frac_str as _frac_str
-
 import math
 import time
 from dataclasses import dataclass, field
@@ -57,6 +55,7 @@ import numpy as np
 from ._errors import BlowUpError, UsageError
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
 from ._series import GradientSeries
+from ._claims import frac_str as _frac_str
 
 __all__ = ["FlowEstimate", "TaylorStep", "integrate_gf"]
 
