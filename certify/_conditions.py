@@ -536,48 +536,17 @@ def tube_constants(ref, d, s_G: float, gF: float) -> dict:
     perturbation, bounded in Frobenius norm)."""
     from flint import arb
 
-    from ._gap import tube_bounds
+    from ._gap import TubeParts
 
     N = len(d)
-    mu, beta = tube_bounds(ref, d, s_G)
-    n = [arb(x) for x in ref.n]
-    D = [arb(x) for x in d]
-
-    cache = {}
-
-    def pn(b, a):  # 1-based inclusive; empty product = 1
-        if b < a:
-            return arb(1)
-        key = (b, a)
-        if key not in cache:
-            hp, lp = arb(1), arb(1)
-            for l in range(a - 1, b):
-                hp *= n[l] + D[l]
-                lp *= n[l]
-            base = n[a - 1] if a == b else arb(ref.pi[(b, a)])
-            cache[key] = base + (hp - lp)
-        return cache[key]
-
-    hp, lp = arb(1), arb(1)
-    for l in range(N):
-        hp *= n[l] + D[l]
-        lp *= n[l]
-    dE = hp - lp
+    tp = TubeParts(ref, d)
+    mu_b, beta_b = tp.mu_beta(s_G)
+    mu, beta = hi(mu_b), hi(beta_b)
+    n, D, pn, dE, lamC = tp.n, tp.D, tp.pn, tp.dE, tp.lamC
     sG = arb(s_G)
     g2 = arb(ref.g) + sG * dE
     gf = arb(gF) + sG * dE
-    a2 = arb(0)
-    for j in range(1, N + 1):
-        aj = pn(N, j + 1) * pn(j - 1, 1)
-        a2 += aj * aj
-    A = a2.sqrt()
-    rows = [arb(0)] * N
-    for i in range(1, N + 1):
-        for j in range(i + 1, N + 1):
-            c = pn(N, j + 1) * pn(j - 1, i + 1) * pn(i - 1, 1)
-            rows[i - 1] += c
-            rows[j - 1] += c
-    lamC = max(rows, key=hi) if N > 1 else arb(0)
+    A = tp.a2.sqrt()
     k2 = arb(0)
     for a in range(1, N + 1):
         for b in range(a + 1, N + 1):
@@ -775,17 +744,9 @@ def check_conditions(problem, eta=None, eps=None, t_end=None, *, trajectory: boo
 
 
 def _check_pos(x, name):
-    if x is None:
-        return None
-    if isinstance(x, bool):
-        raise UsageError(f"{name} must be a number, got {x!r}")
-    try:
-        v = float(x)
-    except (TypeError, ValueError) as e:
-        raise UsageError(f"{name} must be a number, got {x!r}") from e
-    if not math.isfinite(v) or v <= 0:
-        raise UsageError(f"{name} must be a finite number > 0, got {x!r}")
-    return v
+    from ._gd import check_positive
+
+    return None if x is None else check_positive(x, name)
 
 
 def _run(problem: Problem, eta, eps, t_end, want_traj, nseg) -> ConditionsReport:

@@ -225,54 +225,65 @@ def _make_ref(k, Ws, problem, ctx, stats=None) -> _Ref:
     return _Ref(k, [W.copy() for W in Ws], n, pi, g)
 
 
-def tube_bounds(ref: _Ref, d: list, s_G: float) -> tuple[float, float]:
-    """``(mu, beta)`` on the set where layer ``l`` is within ``d[l]`` of the
-    reference's (section 2): S3.1 with max-row-sum ``lambda_max(C)``."""
-    from flint import arb
+class TubeParts:
+    """S3.1 pieces on the set where layer ``l`` is within ``d[l]`` (Frobenius) of
+    the reference's layers (section 2), in Arb: ``pn(b, a) >= ||Z_{b:a}||_2``
+    (memoised; ``pi_ba + prod(n + d) - prod n``, empty product 1), ``dE =
+    prod(n + d) - prod n``, ``lamC`` (largest row sum of ``C``, 0 when N = 1) and
+    ``a2 = sum_j (||Z_{N:j+1}||_2 ||Z_{j-1:1}||_2)^2``."""
 
-    N = len(d)
-    n = [arb(x) for x in ref.n]
-    D = [arb(x) for x in d]
+    def __init__(self, ref, d: list):
+        from flint import arb
 
-    def pn(b, a):  # 1-based inclusive
-        if b < a:
-            return arb(1)
-        hi_p, lo_p = arb(1), arb(1)
-        for l in range(a - 1, b):
-            hi_p *= n[l] + D[l]
-            lo_p *= n[l]
-        base = n[a - 1] if a == b else arb(ref.pi[(b, a)])
-        return base + (hi_p - lo_p)
-
-    if N == 1:
-        mu = arb(0)
-    else:
-        cache = {}
-
-        def P(b, a):
-            key = (b, a)
-            if key not in cache:
-                cache[key] = pn(b, a)
-            return cache[key]
-
+        self.N = N = len(d)
+        self.ref = ref
+        self.n = [arb(x) for x in ref.n]
+        self.D = [arb(x) for x in d]
+        self._memo = {}
+        hp, lp = arb(1), arb(1)
+        for l in range(N):
+            hp *= self.n[l] + self.D[l]
+            lp *= self.n[l]
+        self.dE = hp - lp
         rows = [arb(0)] * N
         for i in range(1, N + 1):
             for j in range(i + 1, N + 1):
-                c = P(N, j + 1) * P(j - 1, i + 1) * P(i - 1, 1)
+                c = self.pn(N, j + 1) * self.pn(j - 1, i + 1) * self.pn(i - 1, 1)
                 rows[i - 1] += c
                 rows[j - 1] += c
-        lam = max(rows, key=_hi)
-        hi_p, lo_p = arb(1), arb(1)
-        for l in range(N):
-            hi_p *= n[l] + D[l]
-            lo_p *= n[l]
-        g2 = arb(ref.g) + arb(s_G) * (hi_p - lo_p)
-        mu = g2 * lam
-    a2 = arb(0)
-    for j in range(1, N + 1):
-        aj = (pn(N, j + 1) if j < N else arb(1)) * (pn(j - 1, 1) if j > 1 else arb(1))
-        a2 += aj * aj
-    beta = arb(s_G) * a2 + mu
+        self.lamC = max(rows, key=_hi) if N > 1 else arb(0)
+        self.a2 = arb(0)
+        for j in range(1, N + 1):
+            aj = self.pn(N, j + 1) * self.pn(j - 1, 1)
+            self.a2 += aj * aj
+
+    def pn(self, b: int, a: int):
+        from flint import arb
+
+        if b < a:
+            return arb(1)
+        if (b, a) not in self._memo:
+            hp, lp = arb(1), arb(1)
+            for l in range(a - 1, b):
+                hp *= self.n[l] + self.D[l]
+                lp *= self.n[l]
+            base = self.n[a - 1] if a == b else arb(self.ref.pi[(b, a)])
+            self._memo[(b, a)] = base + (hp - lp)
+        return self._memo[(b, a)]
+
+    def mu_beta(self, s_G: float):
+        """``(mu, beta)`` as Arb balls: ``mu = (g + s_G dE) lamC`` (0 when N = 1),
+        ``beta = s_G a2 + mu``."""
+        from flint import arb
+
+        mu = (arb(self.ref.g) + arb(s_G) * self.dE) * self.lamC if self.N > 1 else arb(0)
+        return mu, arb(s_G) * self.a2 + mu
+
+
+def tube_bounds(ref: _Ref, d: list, s_G: float) -> tuple[float, float]:
+    """``(mu, beta)`` on the set where layer ``l`` is within ``d[l]`` of the
+    reference's (section 2): S3.1 with max-row-sum ``lambda_max(C)``, upper floats."""
+    mu, beta = TubeParts(ref, d).mu_beta(s_G)
     return _hi(mu), _hi(beta)
 
 

@@ -20,14 +20,21 @@ from ._problem import Problem, flatten
 BLOWUP_LOSS = 1e150
 
 
-def check_eta(eta) -> float:
+def check_positive(x, name: str) -> float:
+    """``x`` as a finite float > 0, else :class:`UsageError` naming ``name``."""
+    if isinstance(x, bool):
+        raise UsageError(f"{name} must be a number, got {x!r}")
     try:
-        eta = float(eta)
+        v = float(x)
     except (TypeError, ValueError) as e:
-        raise UsageError(f"eta must be a number, got {eta!r}") from e
-    if not math.isfinite(eta) or eta <= 0:
-        raise UsageError(f"eta must be a finite number > 0, got {eta!r}")
-    return eta
+        raise UsageError(f"{name} must be a number, got {x!r}") from e
+    if not math.isfinite(v) or v <= 0:
+        raise UsageError(f"{name} must be a finite number > 0, got {x!r}")
+    return v
+
+
+def check_eta(eta) -> float:
+    return check_positive(eta, "eta")
 
 
 def check_steps(steps) -> int:
