@@ -111,3 +111,14 @@ def test_usage_errors_exit_2_one_line(capsys, argv):
 def test_gd_blow_up_exit_2(capsys, tmp_path):
     code, out, err = run(capsys, "demo", "--eta", "50", "--steps", "100", "--out-dir", str(tmp_path))
     assert code == 2 and "diverged" in err and err.count("\n") == 1
+
+
+def test_certificates_are_byte_identical_for_identical_input(tmp_path, capsys):
+    paths = [tmp_path / f"g{i}.json" for i in range(2)]
+    for p in paths:
+        assert main(["gap", "builtin:demo", "--eta", "1e-3", "--steps", "300", "--out", str(p)]) == 0
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    conv = [tmp_path / f"c{i}.json" for i in range(2)]
+    for p in conv:
+        assert main(["converge", "builtin:demo", "--eps", "2e-2", "--eta", "5e-3", "--out", str(p)]) == 0
+    assert conv[0].read_bytes() == conv[1].read_bytes()
