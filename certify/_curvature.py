@@ -56,7 +56,10 @@ def curvature_profile(problem, t_end: float = 10.0, checkpoints: int = 20) -> di
     - ``m_est``: ``max(0, -lambda_min(Hf))`` at the enclosure centers from a dense
       eigen-solve (an ESTIMATE; small problems only);
     - ``bound_est``: the [derived] bound ``(N-1) rho^(N-2) ||grad l(W)||_F`` with
-      ``rho = max_j ||W_j||_2`` at the centers (an ESTIMATE of the bound's value).
+      ``rho = max_j ||W_j||_2`` at the centers (an ESTIMATE of the bound's value);
+    - ``bound_balanced_est``: its balanced-trajectory form ``(N-1) ||W||_2^((N-2)/N)
+      / sigma_min(W)^((N-1)/N) ||grad f||`` (valid on exactly balanced points);
+    - ``int_*_est``: trapezoid integrals over the checkpoints (estimates).
     """
     from fractions import Fraction
 
@@ -81,8 +84,20 @@ def curvature_profile(problem, t_end: float = 10.0, checkpoints: int = 20) -> di
         rho = max(float(np.linalg.norm(W, 2)) for W in Ws)
         G = obj.grad_l(obj.prefix_products(Ws)[-1])
         bound = (N - 1) * rho ** (N - 2) * float(np.linalg.norm(G)) if N > 1 else 0.0
+        # the balanced-trajectory form (PAPER.md section 3, proofs/s3_homogeneous.py (b)):
+        # (N-1) ||W||_2^((N-2)/N) / sigma_min(W)^((N-1)/N) ||grad f||, W the end-to-end matrix
+        sv = np.linalg.svd(obj.prefix_products(Ws)[-1], compute_uv=False)
+        gnorm = float(np.linalg.norm(obj.grad(theta)))
+        bal = ((N - 1) * sv[0] ** ((N - 2) / N) / sv[-1] ** ((N - 1) / N) * gnorm
+               if N > 1 and sv[-1] > 0 else (0.0 if N == 1 else float("inf")))
         m_est = max(0.0, -float(np.linalg.eigvalsh(obj.hessian(theta))[0])) if dense else float("nan")
         mu = next((m for a, b, m in steps if a <= float(c.t) < b), steps[-1][2] if steps else 0.0)
-        rows.append({"t": float(c.t), "loss_estimate": c.loss, "m_cert": mu, "m_est": m_est, "bound_est": bound})
+        rows.append({"t": float(c.t), "loss_estimate": c.loss, "m_cert": mu, "m_est": m_est, "bound_est": bound,
+                     "bound_balanced_est": bal})
+
+    def trap(key):  # trapezoid rule over the checkpoints: an estimate
+        return float(sum((b["t"] - a["t"]) * (a[key] + b[key]) / 2 for a, b in zip(rows, rows[1:])))
+
     return {"steps": steps, "rows": rows, "int_m_upper": hi(acc), "t_end": float(t_end),
-            "radius": enc.checkpoints[-1].radius}
+            "radius": enc.checkpoints[-1].radius, "int_m_est": trap("m_est"), "int_bound_est": trap("bound_est"),
+            "int_bound_balanced_est": trap("bound_balanced_est")}

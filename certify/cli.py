@@ -552,10 +552,12 @@ def _cmd_curvature(args) -> int:
     prof = curvature_profile(prob, args.t_end, args.checkpoints)
     out.print(f"negative curvature along the gradient flow of {prob.name or args.problem} (T = {args.t_end:g}):")
     rows = [(f"{r['t']:g}", f"{r['loss_estimate']:.4e}", f"{r['m_cert']:.4e}", f"{r['m_est']:.4e}",
-             f"{r['bound_est']:.4e}") for r in prof["rows"]]
+             f"{r['bound_est']:.4e}", f"{r['bound_balanced_est']:.4e}") for r in prof["rows"]]
     out.print(table(None, ["t", "loss (estimate)", "m upper (certified)", "m (estimate)",
-                           "derived bound (estimate)"], rows))
-    out.print(f"int_0^T m <= {prof['int_m_upper']:.6g} (certified; GF enclosure radius at T {prof['radius']:.2e})")
+                           "derived bound (estimate)", "balanced form (estimate)"], rows))
+    out.print(f"int_0^T m <= {prof['int_m_upper']:.6g} (certified; GF enclosure radius at T {prof['radius']:.2e}); "
+              f"estimates (trapezoid over the rows): int m ~ {prof['int_m_est']:.4g}, derived bound "
+              f"~ {prof['int_bound_est']:.4g}, its balanced-trajectory form ~ {prof['int_bound_balanced_est']:.4g}")
     if scales:
         spec = prob.to_json()
         srows = []

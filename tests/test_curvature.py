@@ -29,6 +29,10 @@ def test_certified_m_bounds_the_true_negative_curvature():
             assert m <= mu
             total += m * (b - a)
     assert prof["int_m_upper"] > 0
+    # the instance is exactly balanced: the derived bounds (proofs/s3_homogeneous.py) dominate m
+    for r in prof["rows"]:
+        assert r["m_est"] <= r["bound_est"] * (1 + 1e-9) + 1e-12
+        assert r["m_est"] <= r["bound_balanced_est"] * (1 + 1e-9) + 1e-12
     # a crude check that the certified bounds are not vacuous: within 20x of the sampled m
     assert prof["int_m_upper"] <= 20 * total + 1
 
