@@ -178,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         "outward rounding and confirm every checkpoint claim.",
     )
     ck.add_argument("certificate", metavar="CERT.json")
-    ck.add_argument("--strict", action="store_true", help="matrix-level bounds in Arb at 128 bits (slower)")
+    ck.add_argument("--strict", action="store_true",
+                    help="GD rounding bounds and the flow's Taylor-model products in Arb balls, scalars at 256 bits "
+                    "(slower; the default uses float64 mid-rad bounds, rigorous too)")
     ck.set_defaults(func=_cmd_check)
 
     cv = sub.add_parser(

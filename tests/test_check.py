@@ -48,6 +48,18 @@ def test_checker_accepts_what_the_producer_writes(cert_doc, square_doc):
         assert rep.checked > 100
 
 
+def test_strict_mode_accepts_and_rejects(cert_doc):
+    assert check.check_certificate(copy.deepcopy(cert_doc), strict=True).valid
+    bad = copy.deepcopy(cert_doc)
+    bad["flow"]["steps"][3]["delta"] *= 0.3
+    rep = check.check_certificate(bad, strict=True)
+    assert not rep.valid
+    assert any(key in rep.failures[0] for key in ("delta", "e1"))
+    bad = copy.deepcopy(cert_doc)
+    bad["segments"][7]["round"] *= 0.3
+    assert not check.check_certificate(bad, strict=True).valid
+
+
 def test_checker_never_mutates_its_input(cert_doc):
     doc = copy.deepcopy(cert_doc)
     check.check_certificate(doc)

@@ -144,8 +144,18 @@ def test_flow_defect_bound_dominates_the_defect(seed, depth, square):
     p, h = 8, Fraction(1, 16)
     a = F.candidate([np.array(w) for w in prob.weights], p, loss)
     delta, yrange = F.defect_bound(a, p, h, loss)
+    from flint import ctx
+
+    old = ctx.prec
+    ctx.prec = 256
+    try:
+        delta_strict, _ = F.defect_bound(a, p, h, loss, strict=True)  # products in Arb
+    finally:
+        ctx.prec = old
     worst = max(_mp_defect(a, h * Fraction(i, 8), prob) for i in range(9))
     assert mpmath.mpf(delta) >= worst
+    assert mpmath.mpf(delta_strict) >= worst
+    assert delta_strict <= 2 * delta  # the Arb products are at least as tight, up to noise
     # the candidate is a good one: its defect is far below its size
     assert delta < 1e-3 * (1 + sum(float(np.linalg.norm(w)) for w in prob.weights)) ** (2 * depth)
 

@@ -104,6 +104,52 @@ def _pairs(q):
 _STARTS = np.array([i * (i + 1) // 2 for i in range(64)])
 
 
+def _tm_remainder(X: TM, Y: TM, hp) -> float:
+    """``sup_{[0,h]} ||tail of X Y||_F`` (proofs/s4_3_taylor_model.py): the orders
+    ``> q`` of the truncated parts through norms, plus the remainders' products."""
+    q = X.m.shape[0] - 1
+    a, b = X.alpha(hp), Y.alpha(hp)
+    tail_b = np.concatenate([np.cumsum(b[::-1])[::-1], [0.0]])  # tail_b[s] = sum_{j >= s} b_j
+    high = float(np.sum(a * tail_b[q + 1 - np.arange(q + 1)]))
+    sa, sb = float(np.sum(a)), float(np.sum(b))
+    return float(A.infl(high + X.rem * (sb + Y.rem) + sa * Y.rem, 4 * q + 12))
+
+
+def tm_mul_arb(X: TM, Y: TM, hp, pairs) -> TM:
+    """``--strict``: as :func:`tm_mul`, the orders ``<= q`` computed in Arb balls at
+    the current precision (inputs enclosed exactly: ``arb(mid, rad)``), then
+    re-enclosed in float mid-rad (midpoint to nearest, radius rounded up)."""
+    from flint import arb, arb_mat
+
+    q = X.m.shape[0] - 1
+
+    def balls(T):
+        out = []
+        for i in range(q + 1):
+            rows, cols = T.m[i].shape
+            M = arb_mat(rows, cols)
+            for r in range(rows):
+                for c in range(cols):
+                    M[r, c] = arb(float(T.m[i, r, c]), 0.0 if T.r is None else float(T.r[i, r, c]))
+            out.append(M)
+        return out
+
+    xb, yb = balls(X), balls(Y)
+    shape = (q + 1, X.m.shape[1], Y.m.shape[2])
+    C, R = np.empty(shape), np.empty(shape)
+    for i in range(q + 1):
+        acc = xb[0] * yb[i]
+        for l in range(1, i + 1):
+            acc = acc + xb[l] * yb[i - l]
+        for r in range(shape[1]):
+            for c in range(shape[2]):
+                x = acc[r, c]
+                m = float(x.mid())
+                C[i, r, c] = m
+                R[i, r, c] = A.hi(abs(x - arb(m)))
+    return TM(C, R, _tm_remainder(X, Y, hp))
+
+
 def tm_mul(X: TM, Y: TM, hp, pairs) -> TM:
     """Product of Taylor models: orders ``<= q`` enclosed entrywise (each entry of
     order ``i`` is a sum of ``(i+1) k`` products: ``gamma_{(i+1)k}``), the rest
@@ -126,13 +172,7 @@ def tm_mul(X: TM, Y: TM, hp, pairs) -> TM:
         t = t + np.matmul(X.r[L], (aY if Y.r is None else aY + Y.r)[J])
     R = np.add.reduceat(t, starts, axis=0)
     R = A.infl(R + (q + 1) * k * A.UF, 2 * (q + 1) * k + 8)
-    a, b = X.alpha(hp), Y.alpha(hp)
-    # sum over i + j > q of a_i b_j
-    tail_b = np.concatenate([np.cumsum(b[::-1])[::-1], [0.0]])  # tail_b[s] = sum_{j >= s} b_j
-    high = float(np.sum(a * tail_b[q + 1 - np.arange(q + 1)]))
-    sa, sb = float(np.sum(a)), float(np.sum(b))
-    rem = float(A.infl(high + X.rem * (sb + Y.rem) + sa * Y.rem, 4 * q + 12))
-    return TM(C, R, rem)
+    return TM(C, R, _tm_remainder(X, Y, hp))
 
 
 def tm_lin(X: TM, Mm, Mr, mnorm2: float) -> TM:
@@ -159,7 +199,7 @@ def hpowers(h: Fraction, q: int) -> np.ndarray:
     return np.array(out)
 
 
-def defect_bound(a, p: int, h: Fraction, loss) -> tuple[float, list]:
+def defect_bound(a, p: int, h: Fraction, loss, strict: bool = False) -> tuple[float, list]:
     """``delta >= sup_{[0,h]} ||y'(s) + grad f(y(s))||`` for the polynomial
     ``y(s) = sum a_i s^i`` (coefficients exact floats), and the per-layer
     ``sum_{i>=1} ||a_{j,i}|| h^i`` (the candidate's range on the step)."""
@@ -167,14 +207,15 @@ def defect_bound(a, p: int, h: Fraction, loss) -> tuple[float, list]:
     q = p
     hp = hpowers(h, q)
     pairs = _pairs(q)
+    tm_mul_ = tm_mul_arb if strict else tm_mul
     Wt = [TM(x, None, 0.0) for x in a]
     P = [Wt[0]]
     for j in range(1, N):
-        P.append(tm_mul(Wt[j], P[j - 1], hp, pairs))
+        P.append(tm_mul_(Wt[j], P[j - 1], hp, pairs))
     S = [None] * N
     S[N - 1] = Wt[N - 1]
     for j in range(N - 2, -1, -1):
-        S[j] = tm_mul(S[j + 1], Wt[j], hp, pairs)
+        S[j] = tm_mul_(S[j + 1], Wt[j], hp, pairs)
     if loss.square:
         G = tm_lin(P[N - 1], loss.Sxx_f, loss.Esxx, loss.sxx_norm2)
         G = tm_shift0(G, loss.Syx_f, loss.Esyx)
@@ -182,8 +223,8 @@ def defect_bound(a, p: int, h: Fraction, loss) -> tuple[float, list]:
         G = tm_shift0(P[N - 1], loss.Phi, None)
     deltas = []
     for j in range(N):
-        Qj = G if j == 0 else tm_mul(G, P[j - 1].T(), hp, pairs)
-        gj = Qj if j == N - 1 else tm_mul(S[j + 1].T(), Qj, hp, pairs)
+        Qj = G if j == 0 else tm_mul_(G, P[j - 1].T(), hp, pairs)
+        gj = Qj if j == N - 1 else tm_mul_(S[j + 1].T(), Qj, hp, pairs)
         # D_i = (i+1) a_{i+1} + grad_i (a_{p+1} = 0)
         sc = a[j][1:] * np.arange(1, p + 1)[:, None, None]
         D = gj.m.copy()
