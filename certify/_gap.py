@@ -593,8 +593,9 @@ def _finish_checkpoint(c, e, r, gfv):
     # each exact difference d_i = fl(d_i) / (1 + e_i), |e_i| <= u (S4.6)
     s = float(np.dot(diff, diff))
     g = (n + 1) * U / (1 - (n + 1) * U) * (1 + 4 * U)
-    dist = (arb(s) * arb(1, g)).sqrt() / arb(1, U)
-    dist_hi, dist_lo = _hi(dist), max(0.0, _lo(dist))
+    S = arb(s) * arb(1, g) + arb(0, n * 2.0**-1070)  # plus the squares' underflow
+    dist_hi = _hi(arb(_hi(S)).sqrt() / (1 - arb(U)))
+    dist_lo = max(0.0, _lo(arb(max(0.0, _lo(S))).sqrt() / (1 + arb(U))))
     two_sided = _hi(arb(dist_hi) + arb(radius) + arb(r))
     s42 = _hi(arb(e) + arb(r)) if math.isfinite(e) else math.inf
     c.e, c.r, c.gf_center, c.gf_radius = e, r, center, radius

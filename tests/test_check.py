@@ -178,3 +178,28 @@ def test_check_cli_exit_codes(tmp_path, capsys, cert_doc):
     nan = json.dumps(cert_doc).replace(str(cert_doc["eta"]), "NaN", 1)
     (tmp_path / "nan.json").write_text(nan)
     assert main(["check", str(tmp_path / "nan.json")]) == 2
+
+
+def test_malformed_or_ambiguous_certificates_exit_2(tmp_path, capsys, cert_doc):
+    """Review findings: duplicate keys, implicit problems, zero denominators, huge
+    integers are refused as malformed; a changed statement is not confirmed."""
+    text = json.dumps(cert_doc)
+    cases = {
+        "dup.json": text.replace('"max_gap_upper":', '"max_gap_upper": 1e-12, "max_gap_upper":', 1),
+        "zero_den.json": text.replace('"t0": "0"', '"t0": "1/0"', 1),
+        "huge.json": text.replace('"r_block": ', '"r_block": 1%s, "unused": ' % ("0" * 400), 1),
+    }
+    for name, content in cases.items():
+        assert content != text, name  # the edit really happened
+    seeded = copy.deepcopy(cert_doc)
+    seeded["problem"]["init"] = {"scheme": "balanced", "scale": 0.5, "seed": 1}
+    cases["seeded.json"] = json.dumps(seeded)
+    for name, content in cases.items():
+        (tmp_path / name).write_text(content)
+        capsys.readouterr()
+        assert main(["check", str(tmp_path / name)]) == 2, name
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, (name, err)
+    other = copy.deepcopy(cert_doc)
+    other["claims"]["statement"] = "gap_upper bounds the distance between two unrelated things"
+    assert not check.check_certificate(other).valid

@@ -33,6 +33,11 @@ from . import _flowcheck as F
 from . import _verify as V
 
 SCHEMA = "certify/gap-v1"
+STATEMENT = (
+    "for each checkpoint k: gap_lower <= ||theta_k - theta(k eta)||_2 <= gap_upper, where "
+    "theta_k is exact-arithmetic gradient descent with step eta and theta(t) the exact "
+    "gradient flow, both from the problem's initial point (flattened per S1)"
+)
 CONVERGE_SCHEMA = "certify/converge-v1"
 ITERATE_TOL = 1e-9
 
@@ -61,8 +66,15 @@ def check_file(path, strict: bool = False) -> CheckReport:
     def bad_constant(c):
         raise CertificateError(f"{p}: non-finite number {c} in the certificate")
 
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise CertificateError(f"{p}: duplicate key {dup!r} (a reader could see another claim than the one checked)")
+        return dict(pairs)
+
     try:
-        doc = json.loads(text, parse_constant=bad_constant)
+        doc = json.loads(text, parse_constant=bad_constant, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as e:
         raise CertificateError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from e
     return check_certificate(doc, strict=strict)
@@ -96,7 +108,7 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
         rep = CheckReport(False, stats[0], [str(e)], 0.0, strict)
     except CertifyError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as e:
         raise CertificateError(f"certificate: malformed ({type(e).__name__}: {e})") from e
     finally:
         ctx.prec = old
@@ -126,7 +138,14 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
 
     from .._problem import problem_from_dict
 
-    problem = problem_from_dict(V.field(doc, "problem", "certificate", dict), name="certificate.problem")
+    pspec = V.field(doc, "problem", "certificate", dict)
+    # the certified object must be explicit: weights and data, not a seed or a dataset name
+    # whose meaning depends on the local random generator, LAPACK or data files
+    if "weights" not in V.field(pspec, "init", "problem", dict):
+        raise CertificateError("certificate.problem.init: explicit weights are required")
+    if "dataset" in V.field(pspec, "loss", "problem", dict):
+        raise CertificateError("certificate.problem.loss: explicit X and Y are required, not a dataset name")
+    problem = problem_from_dict(pspec, name="certificate.problem")
     N = problem.depth
     eta = V.num(doc, "eta", "certificate")
     if eta <= 0:
@@ -138,6 +157,9 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
     every = V.integer(doc, "every", "certificate", 1)
     R = V.integer(doc, "refresh", "certificate", 1)
     claims = V.field(doc, "claims", "certificate", dict)
+    stats[0] += 1
+    if claims.get("statement") != STATEMENT:
+        raise V.Invalid("claims.statement: not the statement of certify/gap-v1 (the checker confirms only that one)")
     cps = V.field(claims, "checkpoints", "claims", list)
     segs = V.field(doc, "segments", "certificate", list)
     refs = V.field(doc, "refs", "certificate", list)
@@ -146,6 +168,7 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
     if len(segs) != K:
         raise V.Invalid(f"segments: {len(segs)} entries for {K} steps")
     ks = sorted(set(range(0, K + 1, every)) | {K})
+    ks_set = set(ks)
     if [c.get("k") if isinstance(c, dict) else None for c in cps] != ks:
         bad = next((i for i, (c, k) in enumerate(zip(cps, ks)) if not isinstance(c, dict) or c.get("k") != k), len(ks))
         raise V.Invalid(f"claims.checkpoints[{bad}].k: expected the checkpoints {ks[:4]}... every {every} steps")
@@ -189,7 +212,7 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
         if not isinstance(ref, dict) or ref.get("k") != k0:
             raise V.Invalid(f"{where}.k: expected {k0}")
         # reference bounds (section 3) at the checker's own iterate
-        n = [float(x) for x in V.field(ref, "layer_norm2", where, list)]
+        n = [V.num({"x": x}, "x", f"{where}.layer_norm2") for x in V.field(ref, "layer_norm2", where, list)]
         if len(n) != N:
             raise CertificateError(f"{where}.layer_norm2: expected {N} numbers")
         for l in range(N):
@@ -198,10 +221,12 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
         want = {(b, a) for a in range(1, N + 1) for b in range(a + 1, N + 1)} - {(N, 1)}
         rows = V.field(ref, "prod_norm2", where, list)
         for m_i, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != 3:
+                raise CertificateError(f"{where}.prod_norm2[{m_i}]: expected [b, a, value]")
             b, a, v = row
             if (b, a) not in want or (b, a) in pi:
                 raise V.Invalid(f"{where}.prod_norm2[{m_i}]: unexpected partial product ({b}, {a})")
-            pi[(b, a)] = float(v)
+            pi[(b, a)] = V.num({"x": v}, "x", f"{where}.prod_norm2[{m_i}]")
         if set(pi) != want:
             raise V.Invalid(f"{where}.prod_norm2: missing partial products {sorted(want - set(pi))}")
         prods = {}
@@ -241,7 +266,7 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
             sw = f"segments[{k}]"
             if not isinstance(seg, dict) or seg.get("k") != k:
                 raise V.Invalid(f"{sw}.k: expected {k}")
-            if k in ks:
+            if k in ks_set:
                 iterates[k] = its[k - k0]
             rnd = V.num(seg, "round", sw)
             V.truth(f"{sw}.round", rnd, float(rounds[k - k0]), stats)
@@ -313,12 +338,15 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
         if V.num(c, "gf_radius", cw) != radius:
             raise V.Invalid(f"{cw}.gf_radius: differs from flow.evals' radius for k = {k}")
         # dist = ||theta^_k - gf_center||, rigorous interval
+        # exact |d_i| = |fl(d_i)| / |1 + e_i|, |e_i| <= u; sum of squares within gamma_{n+1}
+        # plus the squares' underflow; upper and lower ends separately (no sqrt of negatives)
         d = own - gcen
         s = float(d @ d)
         nn = d.size
         gam = A.gamma(nn + 1)
-        dist = (arb(s) * arb(1, gam) + arb(0, nn * 2.0**-1070)).sqrt() / arb(1, A.U)
-        dist_hi, dist_lo = A.hi(dist), max(0.0, A.lo(dist))
+        S = arb(s) * arb(1, gam) + arb(0, nn * 2.0**-1070)
+        dist_hi = A.hi(arb(A.hi(S)).sqrt() / (1 - arb(A.U)))
+        dist_lo = max(0.0, A.lo(arb(max(0.0, A.lo(S))).sqrt() / (1 + arb(A.U))))
         r_k = r_claim[k]
         two = A.hi(arb(dist_hi) + arb(radius) + arb(r_k))
         s42 = A.hi(arb(e_claim[k]) + arb(r_k)) if k <= s42_end else math.inf

@@ -57,7 +57,9 @@ def mm(A, Ar, B, Br):
     k = A.shape[-1]
     C = A @ B
     aA, aB = np.abs(A), np.abs(B)
-    inner = gamma(k) * aB if Br is None else gamma(k) * aB + Br
+    # + TINY: gamma |b| may round to 0 for a subnormal b; the loss is at most 2^-1075
+    # per entry, which a large |a| would otherwise amplify
+    inner = gamma(k) * aB + TINY if Br is None else gamma(k) * aB + TINY + Br
     R = aA @ inner
     if Ar is not None:
         R = R + Ar @ (aB if Br is None else aB + Br)

@@ -72,8 +72,10 @@ _FRAC = re.compile(r"^-?\d+(/\d+)?$")
 def frac(s, where: str) -> Fraction:
     if not isinstance(s, str) or not _FRAC.match(s):
         raise CertificateError(f"{where}: expected an exact rational 'p/q', got {s!r}")
-    q = Fraction(s)
-    return q
+    num_, _, den = s.partition("/")
+    if den and int(den) == 0:
+        raise CertificateError(f"{where}: zero denominator in {s!r}")
+    return Fraction(s)
 
 
 def num(d: dict, key: str, where: str, *, nonneg: bool = True) -> float:
@@ -82,7 +84,10 @@ def num(d: dict, key: str, where: str, *, nonneg: bool = True) -> float:
     v = d[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise CertificateError(f"{where}.{key}: expected a number, got {v!r}")
-    v = float(v)
+    try:
+        v = float(v)
+    except OverflowError as e:
+        raise CertificateError(f"{where}.{key}: number beyond binary64") from e
     if not math.isfinite(v) or (nonneg and v < 0):
         raise CertificateError(f"{where}.{key}: expected a finite {'nonnegative ' if nonneg else ''}number, got {v!r}")
     return v
@@ -135,7 +140,8 @@ class Loss:
             self.Sxx_f, self.Syx_f = Sxx_f, Syx_f
             m, self.Esxx = A.exact_enclosure(eSxx)
             m2, self.Esyx = A.exact_enclosure(eSyx)
-            assert np.array_equal(m, Sxx_f) and np.array_equal(m2, Syx_f)
+            if not (np.array_equal(m, Sxx_f) and np.array_equal(m2, Syx_f)):
+                raise CertificateError("problem: inconsistent data statistics")
             self.sxx_norm2 = A.spec2_up(Sxx_f, self.Esxx)
         else:
             self.Phi = np.asarray(problem.loss.target, dtype=np.float64)
@@ -194,17 +200,17 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
     RP = [None]
     for j in range(1, N):
         k = W[j].shape[2]
-        inner = gam(k) * np.abs(P[j - 1]) + (0.0 if RP[-1] is None else RP[-1])
+        inner = gam(k) * np.abs(P[j - 1]) + A.TINY + (0.0 if RP[-1] is None else RP[-1])
         RP.append(infl(np.abs(W[j]) @ inner + k * UF, 2 * k + 8))
     RS = [None] * N
     for j in range(N - 2, -1, -1):
         k = W[j].shape[1]
-        inner = gam(k) * np.abs(S[j + 1]) + (0.0 if RS[j + 1] is None else RS[j + 1])
+        inner = gam(k) * np.abs(S[j + 1]) + A.TINY + (0.0 if RS[j + 1] is None else RS[j + 1])
         RS[j] = infl(inner @ np.abs(W[j]) + k * UF, 2 * k + 8)
     if loss.square:
         k = loss.Sxx_f.shape[0]
         aP = np.abs(P[-1]) + (0.0 if RP[-1] is None else RP[-1])
-        inner = gam(k) * np.abs(P[-1]) + (0.0 if RP[-1] is None else RP[-1])
+        inner = gam(k) * np.abs(P[-1]) + A.TINY + (0.0 if RP[-1] is None else RP[-1])
         RA = inner @ np.abs(loss.Sxx_f) + k * UF
         if loss.Esxx is not None:
             RA = RA + aP @ loss.Esxx
@@ -219,7 +225,7 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
     for j in range(N):
         if j < N - 1:
             k = G.shape[1]
-            RQ = np.abs(T(S[j + 1])) @ (gam(k) * np.abs(G) + RG) + k * UF
+            RQ = np.abs(T(S[j + 1])) @ (gam(k) * np.abs(G) + A.TINY + RG) + k * UF
             if RS[j + 1] is not None:
                 RQ = RQ + T(RS[j + 1]) @ (np.abs(G) + RG)
             RQ = infl(RQ, 2 * k + 8)
@@ -229,7 +235,7 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
             k = Q[j].shape[2]
             Pt = T(P[j - 1])
             RPt = 0.0 if RP[j - 1] is None else T(RP[j - 1])
-            Rg = infl(np.abs(Q[j]) @ (gam(k) * np.abs(Pt) + RPt) + RQ @ (np.abs(Pt) + RPt) + k * UF, 2 * k + 8)
+            Rg = infl(np.abs(Q[j]) @ (gam(k) * np.abs(Pt) + A.TINY + RPt) + RQ @ (np.abs(Pt) + RPt) + k * UF, 2 * k + 8)
         else:
             Rg = RQ
         Rnew = infl(eta * Rg + U * np.abs(sg[j]) + A.TINY + U * np.abs(new[j]), 6)
