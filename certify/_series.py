@@ -30,7 +30,11 @@ class _ListStore(list):
     """Coefficients of one series as a Python list (any matrix type)."""
 
     def cauchy(self, other, i: int):
-        """Coefficient ``i`` of the product ``self * other``."""
+        """Coefficient ``i`` of the product ``self * other`` (a matrix type may provide
+        ``cauchy_sum(xs, ys) = sum_l xs[l] @ ys[l]`` without per-term wrappers)."""
+        fast = getattr(type(self[0]), "cauchy_sum", None)
+        if fast is not None:
+            return fast(self[: i + 1], other[i::-1])
         acc = self[0] @ other[i]
         for l in range(1, i + 1):
             acc = acc + self[l] @ other[i - l]

@@ -48,6 +48,14 @@ class ArbMat:
     def __matmul__(self, other):
         return ArbMat(self.a * other.a)
 
+    @staticmethod
+    def cauchy_sum(xs, ys) -> "ArbMat":
+        """``sum_l xs[l] @ ys[l]`` (one Arb ball sum; the series recursion's inner loop)."""
+        acc = xs[0].a * ys[0].a
+        for x, y in zip(xs[1:], ys[1:]):
+            acc += x.a * y.a
+        return ArbMat(acc)
+
     def __add__(self, other):
         return ArbMat(self.a + other.a)
 
