@@ -62,7 +62,6 @@ per-layer radius ``rho_i (+ eps)`` give ``m``, ``G``, ``beta``, ``gamma``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -224,16 +223,11 @@ def _set_margin(h: Hypothesis, ball=None, *, lower=None, upper=None, preconditio
 # ---------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
 def _prec(bits: int):
-    import flint
+    """A python-flint precision scope (the arb backend's context)."""
+    from .arith import get_context
 
-    old = flint.ctx.prec
-    flint.ctx.prec = bits
-    try:
-        yield
-    finally:
-        flint.ctx.prec = old
+    return get_context("arb", prec=bits)
 
 
 def _q(x):
@@ -593,15 +587,9 @@ class _Trajectory:
 
 
 def _s_G(problem: Problem) -> float:
-    from ._flow import spectral_upper
-    from .arith import get_context
+    from ._gap import data_bounds
 
-    if not isinstance(problem.loss, SquareLoss):
-        return 1.0
-    eSxx, _, _ = problem.loss.exact_stats
-    ctx = get_context("float64")
-    with ctx:
-        return claim_up(spectral_upper(ctx.matrix(fmpq_to_fractions(eSxx))))
+    return data_bounds(problem)[0]
 
 
 def _g_frobenius(problem: Problem, Ws, ctx) -> float:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ._claims import claim_up, hi
 from ._errors import BlowUpError, EnclosureError, UsageError
-from ._problem import Problem, SquareLoss, fmpq_to_fractions
+from ._problem import Problem, SquareLoss
 from ._claims import frac_str as _frac_str
 
 SCHEMA = "certify/converge-v1"
@@ -46,14 +46,12 @@ def loss_upper_on_ball(problem: Problem, center: np.ndarray, radius: float) -> f
     enclosing box and (ii) the centred form ``f(c) + ||grad f(c)|| rho +
     beta rho^2 / 2`` with ``beta >= sup ||Hf||_2`` on the ball (S4.5 (a), layers
     within ``rho`` of ``c``; schemas/gap-v1.md section 2)."""
-    from flint import arb, arb_mat, ctx
+    from flint import arb, arb_mat
 
-    from ._gap import _make_ref, tube_bounds
+    from ._gap import _make_ref, data_bounds, tube_bounds
     from .arith import get_context
 
-    old = ctx.prec
-    ctx.prec = 128
-    try:
+    with get_context("arb", prec=128):
         dims = problem.dims
         rad = arb(0, radius) if radius > 0 else arb(0)
         i = 0
@@ -68,20 +66,11 @@ def loss_upper_on_ball(problem: Problem, center: np.ndarray, radius: float) -> f
         box = _arb_loss(problem, Ws)[0]
         # centred form
         f0, grad_sq = _arb_loss(problem, [arb_mat(w.tolist()) for w in Cs], with_grad=True)
-        s_G = 1.0
-        if isinstance(problem.loss, SquareLoss):
-            from ._flow import spectral_upper
-
-            ectx = get_context("float64")
-            with ectx:
-                s_G = spectral_upper(ectx.matrix(fmpq_to_fractions(problem.loss.exact_stats[0])))
         ref = _make_ref(0, Cs, problem, get_context("float64"))
-        _, beta = tube_bounds(ref, [float(radius)] * problem.depth, s_G)
+        _, beta = tube_bounds(ref, [float(radius)] * problem.depth, data_bounds(problem)[0])
         R = arb(radius)
         centred = f0 + grad_sq.sqrt() * R + arb(beta) * R * R / 2
         return min(hi(box), hi(centred))
-    finally:
-        ctx.prec = old
 
 
 def _arb_loss(problem: Problem, Ws, with_grad: bool = False):

@@ -33,17 +33,10 @@ MAX_S32_PARAMS = 400
 
 
 def _ctx_prec(prec):
-    from flint import ctx
+    """A python-flint precision scope (the arb backend's context)."""
+    from .arith import get_context
 
-    class _P:
-        def __enter__(self):
-            self.old = ctx.prec
-            ctx.prec = prec
-
-        def __exit__(self, *exc):
-            ctx.prec = self.old
-
-    return _P()
+    return get_context("arb", prec=prec)
 
 
 def _ball_layers(problem: Problem, theta, radius: float):

@@ -22,6 +22,7 @@ At checkpoints, the validated GF enclosure (S4.3) gives a ball around
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -190,16 +191,24 @@ class _Ref:
         }
 
 
-def _stat_balls(problem, ctx):
-    """Enclosures of the exact statistics ``(Sxx, Syx)`` (square loss) or ``None``."""
+@functools.lru_cache(maxsize=16)
+def data_bounds(problem) -> tuple:
+    """``(s_G, stats)`` once per problem: ``s_G >= ||Sxx||_2`` (1 for the whitened
+    loss; claimed, outward) and float64 ball enclosures ``(Sxx, Syx)`` of the exact
+    statistics (``None`` for the whitened loss).  Problems are immutable."""
+    from ._flow import spectral_upper
+    from .arith import get_context
+
     if not isinstance(problem.loss, SquareLoss):
-        return None
+        return 1.0, None
     eSxx, eSyx, _ = problem.loss.exact_stats
+    ctx = get_context("float64")
     with ctx:
-        return ctx.matrix(fmpq_to_fractions(eSxx)), ctx.matrix(fmpq_to_fractions(eSyx))
+        stats = ctx.matrix(fmpq_to_fractions(eSxx)), ctx.matrix(fmpq_to_fractions(eSyx))
+        return claim_up(spectral_upper(stats[0])), stats
 
 
-def _make_ref(k, Ws, problem, ctx, stats=None) -> _Ref:
+def _make_ref(k, Ws, problem, ctx) -> _Ref:
     from ._flow import spectral_upper
 
     N = len(Ws)
@@ -217,7 +226,7 @@ def _make_ref(k, Ws, problem, ctx, stats=None) -> _Ref:
         for b in B[1:]:
             E2E = b @ E2E
         if isinstance(problem.loss, SquareLoss):
-            Sxx_b, Syx_b = stats if stats is not None else _stat_balls(problem, ctx)
+            Sxx_b, Syx_b = data_bounds(problem)[1]
             G = E2E @ Sxx_b - Syx_b
         else:
             G = E2E - ctx.matrix(np.asarray(problem.loss.target, dtype=np.float64))
@@ -415,7 +424,7 @@ def certify_gap(
 ) -> GapCertificate:
     """Certified bounds on ``||theta_k - theta(k eta)||`` for ``k <= steps``
     (exact GD vs exact GF), at every ``every``-th step (default: 20 checkpoints)."""
-    from ._flow import enclose_flow, spectral_upper
+    from ._flow import enclose_flow
     from .arith import get_context
 
     eta = check_eta(eta)
@@ -428,18 +437,13 @@ def certify_gap(
     N = problem.depth
     ctx = get_context("float64")
     cert = GapCertificate(problem, eta, steps, every, refresh)
-    square = isinstance(problem.loss, SquareLoss)
-    s_G = 1.0
-    if square:
-        eSxx, _, _ = problem.loss.exact_stats
-        with ctx:
-            s_G = claim_up(spectral_upper(ctx.matrix(fmpq_to_fractions(eSxx))))
+    s_G = data_bounds(problem)[0]
+    if isinstance(problem.loss, SquareLoss):
         cert.sxx_norm2 = s_G
     ks = sorted(set(list(range(0, steps + 1, every)) + [steps]))
     eta_q = Fraction(eta)
     # ---- 1. GD with per-segment claims (S4.2, S4.5), block by block -----------
     stepper = _Stepper(problem, eta)
-    stats = _stat_balls(problem, ctx)
     Ws = [np.array(w, dtype=np.float64) for w in problem.weights]
     state = {"e": 0.0, "r": 0.0, "s42": True}
     cert.s42_end = steps
@@ -448,7 +452,7 @@ def certify_gap(
         while k0 < steps:
             k1 = min(k0 + refresh, steps)
             try:
-                ref = _make_ref(k0, Ws, problem, ctx, stats)
+                ref = _make_ref(k0, Ws, problem, ctx)
             except BlowUpError as e:
                 raise BlowUpError(
                     f"gradient descent diverged by step {k0} ({e}) with eta={eta:g}; try a smaller eta") from e

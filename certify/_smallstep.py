@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 from ._claims import hi, lo
 from ._errors import UsageError
@@ -24,27 +23,19 @@ from ._errors import UsageError
 SOURCE = "[derived] PAPER.md section 2 (closed forms, Arb)"
 
 
-def _arb_frac(q: Fraction):
-    from flint import arb, fmpq
-
-    return arb(fmpq(q.numerator, q.denominator))
-
-
 def concave_gap(mu: float, theta0: float, eta: float, k: int) -> tuple[float, float]:
     """Certified ``[lower, upper]`` of ``|theta0 exp(mu k eta) - theta0 (1 + eta mu)^k|``
     (exact arithmetic on the given doubles)."""
-    from flint import arb, ctx
+    from flint import arb
 
-    old = ctx.prec
-    ctx.prec = 128
-    try:
+    from .arith import get_context
+
+    with get_context("arb", prec=128):
         M, E, T0 = arb(mu), arb(eta), arb(theta0)
         gf = T0 * (M * E * k).exp()
         gd = T0 * (1 + E * M) ** k
         d = abs(gf - gd)
         return max(0.0, lo(d)), hi(d)
-    finally:
-        ctx.prec = old
 
 
 def required_eta(mu: float, theta0: float, t: float, eps: float) -> tuple[float, int, float]:

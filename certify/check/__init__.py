@@ -558,16 +558,15 @@ def _loss_box_upper(problem, center: np.ndarray, radius: float) -> float:
     N = problem.depth
     Rm, Rr, div, Ps = residual(Ws, [None] * N)
     f0 = math.nextafter(float(A.infl(sq_up(Rm, Rr) / div, 1)), math.inf)
+    loss = V.Loss(problem)
     if square:
         X = np.asarray(problem.loss.X, dtype=np.float64)
         Gm, Gr = A.mm(Rm, Rr, X.T, None)
         m = float(problem.loss.m)
         Gm, Gr = Gm / m, A.infl(Gr / m + A.U * np.abs(Gm / m) + A.TINY, 3)
-        loss = V.Loss(problem)
         s_G = loss.sxx_norm2
     else:
         Gm, Gr = Rm, Rr
-        loss = V.Loss(problem)
         s_G = 1.0
     g2 = 0.0
     for j in range(N):

@@ -11,7 +11,6 @@ of ``y`` to the stored GF center (claimed ``radius``).
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import numpy as np
