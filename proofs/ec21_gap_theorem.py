@@ -105,14 +105,12 @@ def _check_concave(defect_scale: float) -> None:
 
 
 def _specs(rng: random.Random, count: int):
-    q = lambda: rng.randint(-12, 12) / 8
+    from ._instances import dyadic_spec
+
     out = []
     for k in range(count):
         N = 2 + k % 2
-        d = [rng.randint(1, 2) for _ in range(N + 1)]
-        ws = [[[q() for _ in range(d[j])] for _ in range(d[j + 1])] for j in range(N)]
-        loss = {"kind": "whitened", "target": [[q() for _ in range(d[0])] for _ in range(d[-1])]}
-        out.append({"dims": d, "loss": loss, "init": {"weights": ws}})
+        out.append(dyadic_spec(rng, [rng.randint(1, 2) for _ in range(N + 1)]))
     return out
 
 

@@ -61,7 +61,6 @@ def _instance(spec):
 
 
 def _specs(rng: random.Random):
-    q = lambda: rng.randint(-12, 12) / 8
     out = [
         # N = 2 scalar at a global minimum (G = 0): the first term is tight
         {"dims": [1, 1, 1], "loss": {"kind": "whitened", "target": [[0.75]]},
@@ -70,17 +69,11 @@ def _specs(rng: random.Random):
         {"dims": [1, 1, 1, 1], "loss": {"kind": "whitened", "target": [[3.0]]},
          "init": {"weights": [[[0.5]], [[-0.75]], [[0.5]]]}},
     ]
+    from ._instances import dyadic_spec
+
     for k in range(6):
         N = 2 + k % 3
-        d = [rng.randint(1, 2) for _ in range(N + 1)]
-        ws = [[[q() for _ in range(d[j])] for _ in range(d[j + 1])] for j in range(N)]
-        if k % 2:
-            m = 2
-            loss = {"kind": "square", "X": [[q() for _ in range(m)] for _ in range(d[0])],
-                    "Y": [[q() for _ in range(m)] for _ in range(d[-1])]}
-        else:
-            loss = {"kind": "whitened", "target": [[q() for _ in range(d[0])] for _ in range(d[-1])]}
-        out.append({"dims": d, "loss": loss, "init": {"weights": ws}})
+        out.append(dyadic_spec(rng, [rng.randint(1, 2) for _ in range(N + 1)], square=bool(k % 2)))
     return out
 
 

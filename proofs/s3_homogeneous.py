@@ -76,21 +76,15 @@ def _lambda_min(p):
 
 
 def _random_specs(rng: random.Random, count: int):
-    q = lambda: rng.randint(-12, 12) / 8
+    from ._instances import dyadic_spec
+
     out = []
     for k in range(count):
         N = 2 + k % 3
         d = [rng.randint(1, 3) for _ in range(N + 1)]
         while sum(d[j] * d[j + 1] for j in range(N)) > 14:
             d = [rng.randint(1, 2) for _ in range(N + 1)]
-        ws = [[[q() for _ in range(d[j])] for _ in range(d[j + 1])] for j in range(N)]
-        if k % 3 == 2:
-            m = rng.randint(1, 3)
-            loss = {"kind": "square", "X": [[q() for _ in range(m)] for _ in range(d[0])],
-                    "Y": [[q() for _ in range(m)] for _ in range(d[-1])]}
-        else:
-            loss = {"kind": "whitened", "target": [[q() for _ in range(d[0])] for _ in range(d[-1])]}
-        out.append({"dims": d, "loss": loss, "init": {"weights": ws}})
+        out.append(dyadic_spec(rng, d, square=k % 3 == 2, m=lambda: rng.randint(1, 3)))
     return out
 
 
