@@ -136,8 +136,9 @@ class FlowEnclosure:
 class _Model:
     """The problem's loss data in one backend (balls) and in approximate form."""
 
-    def __init__(self, problem: Problem, ctx):
+    def __init__(self, problem: Problem, ctx, slack: float = 2.0):
         self.ctx = ctx
+        self.slack = float(slack)  # factor on the rounding-dominated claims (enclose_flow)
         self.N = problem.depth
         loss = problem.loss
         self.square = isinstance(loss, SquareLoss)
@@ -237,8 +238,7 @@ def enclose_flow(
     evals = [] if eval_times is None else sorted(_to_fraction(t, "eval time") for t in eval_times)
     res = FlowEnclosure(problem, backend, prec_bits, t_end)
     with ctx:
-        model = _Model(problem, ctx)
-        model.slack = float(slack)
+        model = _Model(problem, ctx, slack)
         centers = [ctx.matrix(np.asarray(w, dtype=np.float64)) for w in problem.weights]
         t, e = Fraction(0), 0.0
         res.checkpoints.append(_checkpoint(problem, t, centers, e, 0, backend))
@@ -575,7 +575,7 @@ def _finish_step(model, coeffs, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, W0_ball
         dj = _up(float(np.sum(dn[j] * hp)) + g_tm.r, 3 * q + 8)
         delta_sq += dj * dj
     delta = float(np.nextafter(math.sqrt(_up(delta_sq, 2 * N + 2)), math.inf))
-    delta = claim_up(getattr(model, "slack", 2.0) * delta)  # slack on a rounding-dominated claim (S6)
+    delta = claim_up(model.slack * delta)  # slack on a rounding-dominated claim (S6)
     if not math.isfinite(delta):
         return None
     yrange = [_up(float(np.sum(nW[j][1:] * hp[1:])), 3 * q + 4) for j in range(N)]
