@@ -159,10 +159,20 @@ class ArbContext(Context):
     def matrix(self, a, rad=None) -> ArbMat:
         from flint import arb, arb_mat
 
+        from .._errors import UsageError
+
         a = np.asarray(a)
         r, c = a.shape
         M = arb_mat(r, c)
         rr = None if rad is None else np.broadcast_to(np.asarray(rad, dtype=np.float64), a.shape)
+        if a.dtype != object and not np.all(np.isfinite(a.astype(np.float64))):
+            # the same refusal as the float64 and iv backends (an Arb ball [+-inf] would
+            # silently make every later bound infinite or NaN)
+            raise BlowUpError("non-finite entry in an arb matrix")
+        if rr is not None and not np.all(np.isfinite(rr)):
+            raise BlowUpError("non-finite radius in an arb matrix")
+        if rr is not None and np.any(rr < 0):
+            raise UsageError("radii must be nonnegative")
         for i in range(r):
             for j in range(c):
                 x = _arb_scalar(Fraction(a[i, j]) if a.dtype == object else float(a[i, j]))
