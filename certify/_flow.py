@@ -320,7 +320,10 @@ def _checkpoint(problem, t, centers, e, nsteps, backend) -> FlowCheckpoint:
     if backend == "float64":
         center = flat
     else:
-        center = [s for c in centers for row in c.mid_strings(0) for s in row]
+        # the exact decimal expansion of each Arb midpoint: the radius e is about this
+        # very center (issue 13: digits rounded to ~prec log10(2) + 3 are off by more
+        # than e when e is near the working precision's rounding level)
+        center = [s for c in centers for row in c.mid_exact_strings() for s in row]
     return FlowCheckpoint(t, center, e, loss, nsteps)
 
 
@@ -698,6 +701,8 @@ def flow_to_json(enc: FlowEnclosure) -> dict:
 
     from . import __version__
 
+    from .arith._arb import exact_decimal as _exact_center_string
+
     high = enc.prec > 53
 
     def num(x: float):
@@ -705,7 +710,11 @@ def flow_to_json(enc: FlowEnclosure) -> dict:
 
     cps = []
     for c in enc.checkpoints:
-        center = c.center if high else [float(v) for v in np.asarray(c.center)]
+        if high:
+            # exact decimal strings (each the exact dyadic center; see _checkpoint)
+            center = [v if isinstance(v, str) else _exact_center_string(v) for v in c.center]
+        else:
+            center = [float(v) for v in np.asarray(c.center)]  # round-trip repr: exact
         cps.append({
             "t": float(c.t), "t_exact": _frac_str(c.t), "center": center, "radius": num(c.radius),
             "loss_estimate": c.loss, "steps": c.steps,
@@ -720,6 +729,8 @@ def flow_to_json(enc: FlowEnclosure) -> dict:
         "prec": enc.prec,
         "t_end": float(enc.t_end),
         "t_end_exact": _frac_str(enc.t_end),
+        "center_encoding": ("exact decimal strings (each is exactly the ball's center)" if high
+                            else "binary64 numbers (round-trip repr: exactly the ball's center)"),
         "checkpoints": cps,
         "steps": [s.to_json() for s in enc.steps],
         "provenance": {

@@ -28,6 +28,39 @@ def _arb_scalar(s):
     return arb(float(s))
 
 
+def exact_decimal(x) -> str:
+    """The exact decimal expansion of a finite ``arb`` midpoint (or any dyadic
+    ``m 2^e``): ``m 2^-k = m 5^k / 10^k`` has exactly ``k`` digits after the point."""
+    from flint import arb
+
+    if isinstance(x, arb):
+        if not x.mid().is_finite():
+            raise BlowUpError("non-finite midpoint in Arb arithmetic")
+        m, e = x.mid().man_exp()
+        m, e = int(m), int(e)
+    else:
+        q = Fraction(x)
+        if q.denominator & (q.denominator - 1):
+            raise ValueError(f"not a dyadic rational: {x!r}")
+        m, e = q.numerator, -(q.denominator.bit_length() - 1)
+    if m == 0:
+        return "0"
+    if e >= 0:
+        return str(m << e)
+    k = -e
+    while m % 2 == 0 and k > 0:  # normalise (Arb's mantissa is odd already)
+        m //= 2
+        k -= 1
+    if k == 0:
+        return str(m)
+    sign = "-" if m < 0 else ""
+    digits = str(abs(m) * 5**k)
+    if k - len(digits) > 20:  # tiny: integer significand and exponent, no run of leading zeros
+        return f"{sign}{digits}e-{k}"
+    digits = digits.rjust(k + 1, "0")
+    return f"{sign}{digits[:-k]}.{digits[-k:]}"
+
+
 class ArbMat:
     __slots__ = ("a",)
 
@@ -122,6 +155,15 @@ class ArbMat:
             if abs(Fraction(v) - mid) > rad:
                 return False
         return True
+
+    def mid_exact_strings(self) -> list:
+        """Each ball's midpoint (a dyadic rational) as its *exact* decimal
+        expansion: reading the string back (``Fraction``, ``mpmath.mpf`` at
+        enough digits, ``decimal``) gives exactly the center the radius is
+        about, so no printing error has to be added to the radius."""
+        r, c = self.shape
+        flat = [exact_decimal(x.mid()) for x in self._entries()]
+        return [flat[i * c : (i + 1) * c] for i in range(r)]
 
     def mid_strings(self, digits: int = 0) -> list:
         from flint import ctx
