@@ -152,3 +152,48 @@ def test_random_stationary_deep_arb_balls_are_true():
         for prec in (64, 200):
             enc = enclose_flow(problem_from_dict(spec), Fraction(1, 2), checkpoints=1, backend="arb", prec=prec)
             _written_balls_contain(json.loads(json.dumps(flow_to_json(enc))), lambda t: theta0)
+
+
+# ---------------------------------------------------------------- item 3: scale-aware prescaling in the checker
+
+from certify.check import _arith as CA  # noqa: E402
+
+
+def _spec_norm_truth(m, r=None):
+    """sup ||X||_2 over the ball, lower bound of the truth for the test: ||m||_2 at
+    60 digits (the center is in the ball), and the Frobenius upper end (|m| + r)."""
+    with mpmath.workdps(60):
+        M = mpmath.matrix([[mpmath.mpf(float(x)) for x in row] for row in m])
+        lam = mpmath.eigsy(M.T * M)[0]
+        return mpmath.sqrt(max(max(lam), 0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 4), cols=st.integers(2, 4), seed=st.integers(0, 2**32 - 1),
+       scale_exp=st.integers(-1074, 1000), with_rad=st.booleans())
+def test_checker_spectral_bound_is_scale_aware(rows, cols, seed, scale_exp, with_rad):
+    """Entries anywhere in the binary64 range, down to subnormals: no
+    OverflowError (was: math.ldexp(1.0, 1030) for entries below 2^-1024), the
+    bound is >= the true norm of the center (60-digit eigenvalues), and it is
+    tight (within 1e-9 relative plus subnormal granularity: no underflow to a
+    bound that would reject a valid claim)."""
+    rng = np.random.default_rng(seed)
+    m = np.ldexp(rng.uniform(-1, 1, (rows, cols)), scale_exp)
+    r = np.ldexp(rng.uniform(0, 1e-12, (rows, cols)), scale_exp) if with_rad else None
+    b = CA.spec2_up(m, r)
+    truth = _spec_norm_truth(m)
+    assert b >= truth
+    if with_rad:
+        with mpmath.workdps(60):
+            slack = mpmath.sqrt(sum(mpmath.mpf(float(x)) ** 2 for x in r.ravel()))
+    else:
+        slack = 0
+    assert b <= truth * (1 + mpmath.mpf(1e-9)) + slack + mpmath.mpf(2.0**-1060) * 64
+
+
+@pytest.mark.parametrize("scale", [1e-310, 5e-324, 2.0**-1030, 1e-300, 1e300])
+def test_checker_spectral_bound_tiny_and_huge_entries(scale):
+    m = np.array([[1.0, 2.0], [0.5, -3.0]]) * scale
+    b = CA.spec2_up(m)
+    truth = _spec_norm_truth(m)
+    assert truth <= b <= truth * (1 + mpmath.mpf(1e-12)) + mpmath.mpf(2.0**-1070)

@@ -140,11 +140,17 @@ def spec2_up(m, r=None) -> float:
         return math.inf
     e = math.frexp(top)[1]
     if abs(e) > 200:
-        # exact power-of-two scaling (an entry that underflows moves by at most 2^-1075)
-        sc = math.ldexp(1.0, -e)
-        rs = np.full(m.shape, TINY) if r is None else r * sc + TINY
-        b = spec2_up(m * sc, rs)
-        return math.nextafter(math.ldexp(b, e), math.inf)
+        # power-of-two scaling to top ~ 1 with np.ldexp (no 2^-e as a float: that
+        # overflows for top < 2^-1024).  Scaling up is exact; scaling down may make an
+        # entry underflow, by at most 2^-1075 (covered by the TINY radius).  Rounding
+        # the scaled-back bound (ldexp, nearest) errs by at most half an ulp: nextafter.
+        ms = np.ldexp(np.asarray(m, dtype=np.float64), -e)
+        if e > 0:
+            rs = np.full(m.shape, TINY) if r is None else np.ldexp(r, -e) + TINY
+        else:
+            rs = None if r is None else np.ldexp(r, -e)
+        b = spec2_up(ms, rs)
+        return math.nextafter(math.ldexp(b, e), math.inf) if math.isfinite(b) else math.inf
     a = abs_up(m, r)
     fro = fro_up(m, r)
     n1 = float(infl(float(a.sum(axis=0).max()), a.shape[0] + 2))
