@@ -197,3 +197,25 @@ def test_checker_spectral_bound_tiny_and_huge_entries(scale):
     b = CA.spec2_up(m)
     truth = _spec_norm_truth(m)
     assert truth <= b <= truth * (1 + mpmath.mpf(1e-12)) + mpmath.mpf(2.0**-1070)
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(1, 12), seed=st.integers(0, 2**32 - 1), scale_exp=st.integers(-1074, 1016))
+def test_checker_norms_are_scale_aware(n, seed, scale_exp):
+    """fro_up, fro_diff_up, vec_norm_up: valid (exact rational sums of squares)
+    and tight to 1e-12 relative (plus the subnormal spacing) at every scale:
+    entries near 1e-160 gave bounds ~10x too large (squares underflow into the
+    additive underflow term), entries near 1e160 gave inf (squares overflow)."""
+    rng = np.random.default_rng(seed)
+    x = np.ldexp(rng.uniform(-1, 1, n), scale_exp)
+    y = np.ldexp(rng.uniform(-1, 1, n), scale_exp)
+    exact = lambda v: sum(Fraction(float(t)) ** 2 for t in v)
+    def tight(b, s2):  # b >= sqrt(s2) and b <= (1 + 1e-12) sqrt(s2) + 2^-1070, in exact rationals
+        b, t = Fraction(b), Fraction(2.0**-1070)
+        return b * b >= s2 and (b <= t or (b - t) ** 2 <= (1 + Fraction(1, 10**12)) ** 2 * s2)
+    for b, s2 in ((CA.fro_up(x.reshape(1, -1)), exact(x)), (CA.vec_norm_up(list(np.abs(x))), exact(x))):
+        assert math.isfinite(b) and tight(b, s2), (b, float(s2) ** 0.5)
+    d2 = sum((Fraction(float(a)) - Fraction(float(b))) ** 2 for a, b in zip(x, y))
+    b = CA.fro_diff_up(x, y)
+    if d2 < Fraction(1e300) ** 2:
+        assert math.isfinite(b) and tight(b, d2), (b, float(d2) ** 0.5)

@@ -80,11 +80,44 @@ def abs_up(m, r):
     return np.abs(m) if r is None else infl(np.abs(m) + r, 1)
 
 
+def _ldexp_up(b: float, e: int) -> float:
+    """An upper bound of ``b 2^e`` (``b >= 0``): ldexp rounds to nearest (half an
+    ulp at most, on underflow too), one nextafter covers it; inf on overflow."""
+    try:
+        return math.nextafter(math.ldexp(b, e), math.inf)
+    except OverflowError:
+        return math.inf
+
+
+def _norm2_up(a: np.ndarray, n: int) -> float:
+    """Upper bound of ``sqrt(sum a_i^2)`` for the nonnegative float vector ``a``
+    whose sum of squares, evaluated in RN, has at most ``n`` roundings per path.
+    Scale-aware: outside ``[2^-400, 2^400]`` the entries are first scaled by a
+    power of two (exact when scaling up; scaling down may underflow an entry by
+    at most 2^-1075, hence ``+ TINY``), so squares neither overflow nor underflow
+    into the additive term of :func:`infl`."""
+    if a.size == 0:
+        return 0.0
+    top = float(np.max(a))
+    if top == 0.0:
+        return 0.0
+    if not math.isfinite(top):
+        return math.inf
+    e = math.frexp(top)[1]
+    if -400 <= e <= 400:
+        s = float(infl(float(a @ a), n))
+        return math.nextafter(math.sqrt(s), math.inf)
+    sa = np.ldexp(a, -e)
+    if e > 0:
+        sa = sa + TINY
+    s = float(infl(float(sa @ sa), n))
+    return _ldexp_up(math.nextafter(math.sqrt(s), math.inf), e)
+
+
 def fro_up(m, r=None) -> float:
     """Upper bound of ``sup ||X||_F`` over the ball ``(m, r)``."""
-    a = abs_up(m, r).ravel()
-    s = float(infl(float(a @ a), a.size + 2))
-    return math.nextafter(math.sqrt(s), math.inf)
+    a = np.asarray(abs_up(m, r), dtype=np.float64).ravel()
+    return _norm2_up(a, a.size + 2)
 
 
 def fro_diff_up(a: np.ndarray, b: np.ndarray) -> float:
@@ -93,17 +126,14 @@ def fro_diff_up(a: np.ndarray, b: np.ndarray) -> float:
     d = (a - b).ravel()
     if not np.any(d):
         return 0.0
-    s = float(infl(float(d @ d), d.size + 4))
-    return math.nextafter(math.sqrt(s) * (1.0 + 2.0 * U), math.inf)
+    v = _norm2_up(np.abs(d), d.size + 4)
+    return math.nextafter(v * (1.0 + 2.0 * U), math.inf) if math.isfinite(v) else math.inf
 
 
 def vec_norm_up(parts) -> float:
     """Upper bound of ``sqrt(sum x_i^2)`` for nonnegative floats ``x_i``."""
-    s = 0.0
-    for x in parts:
-        s += x * x
-    s = float(infl(s, 2 * len(parts) + 2))
-    return math.nextafter(math.sqrt(s), math.inf)
+    a = np.asarray([float(x) for x in parts], dtype=np.float64)
+    return _norm2_up(a, 2 * len(a) + 2)
 
 
 def exact_enclosure(Q) -> tuple:
@@ -150,7 +180,7 @@ def spec2_up(m, r=None) -> float:
         else:
             rs = None if r is None else np.ldexp(r, -e)
         b = spec2_up(ms, rs)
-        return math.nextafter(math.ldexp(b, e), math.inf) if math.isfinite(b) else math.inf
+        return _ldexp_up(b, e) if math.isfinite(b) else math.inf
     a = abs_up(m, r)
     fro = fro_up(m, r)
     n1 = float(infl(float(a.sum(axis=0).max()), a.shape[0] + 2))
