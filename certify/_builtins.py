@@ -32,6 +32,17 @@ _BUILTINS: dict[str, dict] = {
         "loss": {"kind": "square", "dataset": "digits", "samples": 500},
         "init": {"scheme": "balanced", "scale": 0.1, "seed": 0},
     },
+    # The paper's experiment (Elkabetz & Cohen 2021, PAPER.md section 5) on bundled
+    # data: the first 1000 of scikit-learn's 8x8 digits, pixels / 16, one-hot
+    # targets, the paper's fully connected linear 64-50-50-10 network (6,200
+    # parameters), Xavier-uniform initialisation (seed 0), square loss instead
+    # of the paper's cross-entropy.  `certify gap builtin:paper --eta 1e-3
+    # --steps 10000` is the paper's step size and horizon (t = 10).
+    "paper": {
+        "dims": [64, 50, 50, 10],
+        "loss": {"kind": "square", "dataset": "digits", "samples": 1000},
+        "init": {"scheme": "xavier", "scale": 1.0, "seed": 0},
+    },
     # A bounded saddle escape (PAPER.md section 2): depth 2, started next to the
     # strict saddle at 0, where lambda_min(Hf) = -1; GD must resolve the
     # exponential escape, so its step must be small in exp(int m).

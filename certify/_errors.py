@@ -36,3 +36,17 @@ class EnclosureError(CertifyError, ArithmeticError):
 
 class CertificateError(CertifyError, ValueError):
     """A certificate file is unreadable or malformed (not: a claim that fails)."""
+
+
+class NotCertified(EnclosureError):
+    """The bounds stopped being useful before the requested horizon: a radius
+    could not be bounded, or the certified bracket became vacuous.  Carries
+    where (``k``, ``t``), why (``reason``) and the knob to turn (``knob``);
+    ``certify gap --partial`` writes the certified prefix instead (exit 4)."""
+
+    exit_code = 4
+
+    def __init__(self, k, t, reason: str, knob: str):
+        self.k, self.t, self.reason, self.knob = k, t, reason, knob
+        where = f"step {k}, t={t:.6g}" if k is not None else f"t={t:.6g}"
+        super().__init__(f"could not certify beyond {where}: {reason}; {knob}")

@@ -339,21 +339,41 @@ def _step_from_norms(norms_p1: float, norms_p: float, p: int, prec_bits: int, sc
     return Fraction(math.floor(h / 2.0**k * 16), 16) * Fraction(2) ** k
 
 
-def _gronwall_tube(model, W0_balls, yrange, delta, h, e0):
-    """Tube radius, S3.1 curvature on it and the Gronwall radius (S4.1);
-    ``None`` when ``e(h) < rho`` cannot be achieved."""
-    rho = claim_up(max(4.0 * (e0 + delta * float(h)), 1e-300))
-    for _ in range(6):
-        mu = claim_up(_s31_on_tube(model, W0_balls, [yr + rho for yr in yrange]))
-        if not math.isfinite(mu):
-            return None
-        e1 = claim_up(gronwall_update(e0, mu, delta, h))
-        if e1 < rho:
-            return e1, delta, mu, rho
-        if not math.isfinite(e1):
-            return None
-        rho = claim_up(2.0 * e1)
+def _gronwall_tube(model, center, motion, delta, h, e0):
+    """Tube radius, curvature on it (S3.3) and the Gronwall radius (S4.1);
+    ``None`` when ``e(h) < rho`` cannot be achieved.  ``center = (base, g_c)``:
+    S3.1 norms of the center's partial products and ``||G(c)||_2``;
+    ``motion = (layer, products, g)``: sup-motions over the step from the
+    step's own Taylor models."""
+    from ._s31 import Tube, arb_prec, mu_upper
+
+    base, g_c = center
+    layer_m, prod_m, g_m = motion
+    with arb_prec():
+        moved = base.moved(layer_m, prod_m)
+        g_sup = g_c + g_m
+        rho = claim_up(max(4.0 * (e0 + delta * float(h)), 1e-300))
+        for _ in range(6):
+            mu = claim_up(mu_upper(Tube(moved, [rho] * model.N), g_sup, model.sxx_2 if model.square else 1.0))
+            if not math.isfinite(mu):
+                return None
+            e1 = claim_up(gronwall_update(e0, mu, delta, h))
+            if e1 < rho:
+                return e1, delta, mu, rho
+            if not math.isfinite(e1):
+                return None
+            rho = claim_up(2.0 * e1)
     return None
+
+
+def center_norms(model, W0_balls):
+    """``(BaseNorms, ||G(c)||_2 upper)`` at the center balls (S3.1 at the point)."""
+    from flint import arb
+
+    from ._s31 import base_at_point
+
+    base, E2E = base_at_point(W0_balls, spectral_upper)
+    return base, arb(spectral_upper(model.g0(E2E)))
 
 
 def _hpow(h: Fraction, q: int) -> np.ndarray:
@@ -370,6 +390,7 @@ class _BallStep:
         self.centers = centers
         self.coeffs, _ = gf_taylor(centers, p, model.g0, model.glin, lambda x, k: (x * Fraction(1, k)).center())
         self._series = None
+        self._center = None
 
     def ball_coeffs(self):
         return self.coeffs
@@ -411,8 +432,9 @@ class _BallStep:
         zeros = [np.zeros_like(x) for x in nW]
         E = _Errs(zeros, [np.zeros_like(x) for x in nP], [np.zeros_like(x) for x in nS],
                   np.zeros_like(nG), [np.zeros_like(x) for x in nQ], [np.zeros_like(x) for x in ng])
-        return _finish_step(self.model, self.coeffs, nW, nP, nS, nG, nQ, ng, E, dn, self.p, h, e0,
-                            [layer[0] for layer in self.coeffs])
+        if self._center is None:
+            self._center = center_norms(self.model, [layer[0] for layer in self.coeffs])
+        return _finish_step(self.model, self.coeffs, nW, nP, nS, nG, nQ, ng, E, dn, self.p, h, e0, self._center)
 
 
 class _Errs:
@@ -474,6 +496,7 @@ class _FloatStep:
         self.gs = gs
         self._balls = None
         self._norms = None
+        self._center = None
 
     def ball_coeffs(self):
         if self._balls is None:
@@ -550,12 +573,12 @@ class _FloatStep:
             tiny = math.sqrt(a[0].size) * 2.0**-1073
             dn.append(_up(nD * (1 + U) + U * nsc + Eg[j] + tiny, 6))
         E = _Errs(EW, EP, ES, EG, EQ, Eg)
-        ctx = model.ctx
-        W0_balls = [ctx.matrix(w) for w in self.W0]
-        return _finish_step(model, None, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, W0_balls)
+        if self._center is None:
+            self._center = center_norms(model, [model.ctx.matrix(w) for w in self.W0])
+        return _finish_step(model, None, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, self._center)
 
 
-def _finish_step(model, coeffs, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, W0_balls):
+def _finish_step(model, coeffs, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, center):
     """Taylor-model remainders, defect bound, tube and Gronwall for one step.
     ``n*`` are norm bounds of the computed coefficients, ``E`` their errors."""
     N, q = model.N, p
@@ -582,7 +605,16 @@ def _finish_step(model, coeffs, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, W0_ball
     if not math.isfinite(delta):
         return None
     yrange = [_up(float(np.sum(nW[j][1:] * hp[1:])), 3 * q + 4) for j in range(N)]
-    return _gronwall_tube(model, W0_balls, yrange, delta, h, e0)
+    # S3.3: sup-motions of the prefix/suffix products and of G over the step
+    # from their Taylor models (orders >= 1 plus the remainder)
+    mot = lambda tm: _up(float(np.sum(tm.alpha[1:])) + tm.r, len(tm.alpha) + 2)
+    prods = {}
+    for b in range(2, N):
+        prods[(b, 1)] = mot(P_tm[b - 1])
+    for a in range(2, N + 1):
+        if a < N:
+            prods[(N, a)] = mot(S_tm[a - 1])
+    return _gronwall_tube(model, center, (yrange, prods, mot(G_tm)), delta, h, e0)
 
 
 def _horner(coeffs, s: Fraction):
@@ -633,57 +665,13 @@ def spectral_upper(M) -> float:
 
 def _s31_on_tube(model: _Model, W0, r: Sequence[float]) -> float:
     """Rigorous upper bound of ``-lambda_min(Hf)`` over the set where every layer
-    lies within ``r_j`` (Frobenius) of the candidate's start (S3.1)."""
-    from flint import arb
+    lies within ``r_j`` (Frobenius) of the ball matrices ``W0`` (S3.1 via
+    :mod:`certify._s31`)."""
+    from ._s31 import Tube, arb_prec, mu_upper
 
-    N = model.N
-    if N == 1:
-        return 0.0  # f is convex (Hf = Hl >= 0)
-    n = [spectral_upper(w) for w in W0]
-    # partial products of the centers, rigorous spectral-norm bounds, with the
-    # perturbation term prod(n + r) - prod(n) over the layers involved
-    def pnorm(b, a):  # 1-based inclusive, a <= b
-        M = W0[a - 1]
-        for l in range(a, b):
-            M = W0[l] @ M
-        base = arb(spectral_upper(M))
-        up_p, lo_p = arb(1), arb(1)
-        for l in range(a - 1, b):
-            up_p *= arb(n[l]) + arb(r[l])
-            lo_p *= arb(n[l])
-        return base + (up_p - lo_p)
-
-    cache = {}
-
-    def pn(b, a):
-        if b < a:
-            return arb(1)
-        if (b, a) not in cache:
-            cache[(b, a)] = pnorm(b, a)
-        return cache[(b, a)]
-
-    C = [[arb(0)] * N for _ in range(N)]
-    for i in range(1, N + 1):
-        for j in range(i + 1, N + 1):
-            C[i - 1][j - 1] = C[j - 1][i - 1] = pn(N, j + 1) * pn(j - 1, i + 1) * pn(i - 1, 1)
-    # ||G(z)||_2 <= ||G(center)||_2 + (prod(n+r) - prod n) [* ||Sxx||_2]
-    P = W0[0]
-    for l in range(1, N):
-        P = W0[l] @ P
-    G = model.g0(P)
-    dP = pn(N, 1) - arb(spectral_upper(P))
-    g2 = arb(spectral_upper(G)) + (dP * arb(model.sxx_2) if model.square else dP)
-    # Collatz-Wielandt: lambda_max(C) <= max_i (Cx)_i / x_i for any x > 0
-    Cmid = np.array([[float(c.mid()) for c in row] for row in C])
-    w, V = np.linalg.eigh(Cmid)
-    x = np.abs(V[:, -1]) + 1e-3 * max(np.abs(V[:, -1]).max(), 1e-300)
-    lam = arb(0)
-    for i in range(N):
-        s = arb(0)
-        for k in range(N):
-            s += C[i][k] * arb(float(x[k]))
-        lam = max(lam, s / arb(float(x[i])), key=_hi)
-    return _hi(g2 * lam)
+    with arb_prec():
+        base, g_c = center_norms(model, W0)
+        return mu_upper(Tube(base, r), g_c, model.sxx_2 if model.square else 1.0)
 
 
 # ---------------------------------------------------------------------------

@@ -29,14 +29,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._claims import hi as _hi, lo as _lo
+from ._claims import hi, lo
 from ._claims import FroNorms, U, claim_down, claim_up, fro_up, up
-from ._errors import BlowUpError, EnclosureError, UsageError
+from ._errors import BlowUpError, EnclosureError, NotCertified, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
 from ._claims import frac_str as _frac_str
 
-SCHEMA = "certify/gap-v1"
+SCHEMA = "certify/gap-v2"
 DRIFT_FRACTION = 0.02  # a block ends once a layer moved by 2% of its spectral norm
 
 
@@ -68,6 +68,8 @@ class _Stepper:
             self.Phi = np.asarray(problem.loss.target, dtype=np.float64)
         self._norms = None
         self.dl = None
+        self.G = None  # float G^ at the iterate of the last step, and eG >= ||G^ - G||_F
+        self.eG = 0.0
 
     def step(self, Ws):
         """One float GD step (section 1); returns ``(loss estimate, new Ws, round)``
@@ -127,6 +129,7 @@ class _Stepper:
         else:
             eG = up(eP[-1] + U * nG, 3)
             loss = 0.5 * nG * nG  # an estimate (slightly above the float loss)
+        self.G, self.eG = G, eG
         rsq = 0.0
         for j in range(N):
             if j < N - 1:
@@ -162,7 +165,7 @@ def _exact_diff_norm_up(F: np.ndarray, Q: np.ndarray) -> float:
         s += d * d
     from flint import arb, fmpq
 
-    return _hi(arb(fmpq(s.numerator, s.denominator)).sqrt())
+    return hi(arb(fmpq(s.numerator, s.denominator)).sqrt())
 
 
 # ---------------------------------------------------------------------------
@@ -177,6 +180,9 @@ class _Ref:
     n: list  # ||W_l||_2 upper, 0-based
     pi: dict  # (b, a) 1-based -> upper of ||W_{b:a}||_2 for a < b
     g: float  # ||G||_2 upper
+    base: object = None  # the same bounds as a certify._s31.BaseNorms
+    G: object = None  # float G^ at the reference iterate (for the per-step gdiff claims)
+    eG: float = 0.0  # >= ||G^ - G||_F there
     # the block's tube data (section 2): largest drift from the reference and
     # largest step per layer over the block, and the radius bound of the block
     drift_max: list = field(default_factory=list)
@@ -209,91 +215,39 @@ def data_bounds(problem) -> tuple:
 
 
 def _make_ref(k, Ws, problem, ctx) -> _Ref:
+    """Reference bounds (section 3) at the float iterate ``Ws``: every partial
+    product's spectral norm and ``||G||_2``, claimed (rounded outward)."""
+    from flint import arb
+
     from ._flow import spectral_upper
+    from ._s31 import BaseNorms, base_at_point
 
     N = len(Ws)
     with ctx:
         B = [ctx.matrix(W) for W in Ws]
-        n = [claim_up(spectral_upper(b)) for b in B]
-        pi = {}
-        for a in range(1, N + 1):
-            M = B[a - 1]
-            for b in range(a + 1, N + 1):
-                M = B[b - 1] @ M
-                if (b, a) != (N, 1):  # the end-to-end norm is not used by S3.1 (section 3)
-                    pi[(b, a)] = claim_up(spectral_upper(M))
-        E2E = B[0]
-        for b in B[1:]:
-            E2E = b @ E2E
+        base, E2E = base_at_point(B, lambda M: claim_up(spectral_upper(M)))
         if isinstance(problem.loss, SquareLoss):
             Sxx_b, Syx_b = data_bounds(problem)[1]
             G = E2E @ Sxx_b - Syx_b
         else:
             G = E2E - ctx.matrix(np.asarray(problem.loss.target, dtype=np.float64))
         g = claim_up(spectral_upper(G))
-    return _Ref(k, [W.copy() for W in Ws], n, pi, g)
-
-
-class TubeParts:
-    """S3.1 pieces on the set where layer ``l`` is within ``d[l]`` (Frobenius) of
-    the reference's layers (section 2), in Arb: ``pn(b, a) >= ||Z_{b:a}||_2``
-    (memoised; ``pi_ba + prod(n + d) - prod n``, empty product 1), ``dE =
-    prod(n + d) - prod n``, ``lamC`` (largest row sum of ``C``, 0 when N = 1) and
-    ``a2 = sum_j (||Z_{N:j+1}||_2 ||Z_{j-1:1}||_2)^2``."""
-
-    def __init__(self, ref, d: list):
-        from flint import arb
-
-        self.N = N = len(d)
-        self.ref = ref
-        self.n = [arb(x) for x in ref.n]
-        self.D = [arb(x) for x in d]
-        self._memo = {}
-        hp, lp = arb(1), arb(1)
-        for l in range(N):
-            hp *= self.n[l] + self.D[l]
-            lp *= self.n[l]
-        self.dE = hp - lp
-        rows = [arb(0)] * N
-        for i in range(1, N + 1):
-            for j in range(i + 1, N + 1):
-                c = self.pn(N, j + 1) * self.pn(j - 1, i + 1) * self.pn(i - 1, 1)
-                rows[i - 1] += c
-                rows[j - 1] += c
-        self.lamC = max(rows, key=_hi) if N > 1 else arb(0)
-        self.a2 = arb(0)
-        for j in range(1, N + 1):
-            aj = self.pn(N, j + 1) * self.pn(j - 1, 1)
-            self.a2 += aj * aj
-
-    def pn(self, b: int, a: int):
-        from flint import arb
-
-        if b < a:
-            return arb(1)
-        if (b, a) not in self._memo:
-            hp, lp = arb(1), arb(1)
-            for l in range(a - 1, b):
-                hp *= self.n[l] + self.D[l]
-                lp *= self.n[l]
-            base = self.n[a - 1] if a == b else arb(self.ref.pi[(b, a)])
-            self._memo[(b, a)] = base + (hp - lp)
-        return self._memo[(b, a)]
-
-    def mu_beta(self, s_G: float):
-        """``(mu, beta)`` as Arb balls: ``mu = (g + s_G dE) lamC`` (0 when N = 1),
-        ``beta = s_G a2 + mu``."""
-        from flint import arb
-
-        mu = (arb(self.ref.g) + arb(s_G) * self.dE) * self.lamC if self.N > 1 else arb(0)
-        return mu, arb(s_G) * self.a2 + mu
+    n = [hi(base.sigma[(l, l)]) for l in range(1, N + 1)]
+    pi = {ba: hi(v) for ba, v in base.sigma.items() if ba[0] != ba[1]}
+    # the claimed floats are the bounds (exact in arb)
+    base = BaseNorms(N, {ba: arb(n[ba[0] - 1]) if ba[0] == ba[1] else arb(pi[ba]) for ba in base.sigma})
+    return _Ref(k, [W.copy() for W in Ws], n, pi, g, base)
 
 
 def tube_bounds(ref: _Ref, d: list, s_G: float) -> tuple[float, float]:
     """``(mu, beta)`` on the set where layer ``l`` is within ``d[l]`` of the
-    reference's (section 2): S3.1 with max-row-sum ``lambda_max(C)``, upper floats."""
-    mu, beta = TubeParts(ref, d).mu_beta(s_G)
-    return _hi(mu), _hi(beta)
+    reference's (S3.1 via :class:`certify._s31.Tube`), upper floats."""
+    from ._s31 import Tube, arb_prec
+
+    with arb_prec():
+        tube = Tube(ref.base, d)
+        mu = tube.mu(ref.g, s_G)
+        return hi(mu), hi(tube.beta(mu, s_G))
 
 
 def _e_recursion(e, rnd, dnorm, mu, beta, eta) -> float:
@@ -301,7 +255,7 @@ def _e_recursion(e, rnd, dnorm, mu, beta, eta) -> float:
     from flint import arb
 
     H = arb(eta)
-    return _hi((arb(mu) * H).exp() * (arb(e) + arb(rnd) + H * arb(beta) * arb(dnorm) / 2))
+    return hi((arb(mu) * H).exp() * (arb(e) + arb(rnd) + H * arb(beta) * arb(dnorm) / 2))
 
 
 def _r_recursion(r, rnd, mu, beta, eta) -> float:
@@ -309,25 +263,30 @@ def _r_recursion(r, rnd, mu, beta, eta) -> float:
     from flint import arb
 
     H = arb(eta)
-    q = max(_hi(1 + H * arb(mu)), _hi(H * arb(beta) - 1))
-    return _hi(arb(q) * arb(r) + arb(rnd))
+    q = max(hi(1 + H * arb(mu)), hi(H * arb(beta) - 1))
+    return hi(arb(q) * arb(r) + arb(rnd))
 
 
-def _s42_segment(ref, drift, dl, e, rnd, dnorm, eta, s_G, seg):
-    """Validate the S4.2 tube of one segment; fills ``seg``; ``None`` when it collapses."""
-    rho = claim_up(max(2.0 * (e + rnd + eta * dnorm), 1e-300))
-    for _ in range(20):
-        d = [up(x + y + rho, 2) for x, y in zip(drift, dl)]
-        mu, beta = tube_bounds(ref, d, s_G)
-        mu, beta = claim_up(mu), claim_up(beta)
-        e1 = claim_up(_e_recursion(e, rnd, dnorm, mu, beta, eta))
-        if e1 < rho:
-            seg.update({"rho": rho, "mu": mu, "beta": beta, "e": e1})
-            return e1
-        if not math.isfinite(e1):
-            return None
-        rho = claim_up(2.0 * e1)
-    return None
+def _segment_tube(moved, x, g_ref: float, gdiffs: np.ndarray, s_G: float):
+    """Per-segment ``(mu, beta)`` claims (section 2) on the tube of thickness
+    ``x`` around the block's iterates: S3.1 with ``||G||_2 <= g_ref + gdiff_k``
+    at iterate ``k`` (the G-part of the motion is the computed change of G,
+    not an expansion of the drift) and the drift only in the partial-product
+    norms ``moved``.  Vectorised over the block: the block constants in Arb,
+    then per segment ``up((g + gdiff + s_G dE) lamC)`` in float (upward)."""
+    from ._s31 import Tube, arb_prec
+
+    with arb_prec():
+        tube = Tube(moved, x)
+        c = hi(tube.g_tube(g_ref, s_G))
+        lam = hi(tube.lamC)
+        sa2 = hi(tube.a2 * s_G)
+    if tube.N == 1:
+        mu = np.zeros_like(gdiffs)
+    else:
+        mu = up((c + gdiffs) * lam, 3)
+    beta = up(sa2 + mu, 1)
+    return mu, beta
 
 
 # ---------------------------------------------------------------------------
@@ -460,7 +419,7 @@ def certify_gap(
             # float steps of the block, with their rounding bounds and step norms; the
             # block ends early once a layer drifts by DRIFT_FRACTION of its norm (the
             # tube bounds grow with the drift: section 3, adaptive reference points)
-            block = []
+            block, Gs, eGs = [], [], []
             drift = [0.0] * N
             for k in range(k0, k1):
                 if k in ks:
@@ -471,6 +430,8 @@ def certify_gap(
                         f"gradient descent diverged at step {k} (loss {loss:.3g}) with eta={eta:g}; try a smaller eta"
                     )
                 dl = stepper.dl
+                Gs.append(stepper.G)
+                eGs.append(stepper.eG)
                 dnorm = claim_up(math.nextafter(math.sqrt(up(sum(x * x for x in dl), 2 * N + 2)), math.inf))
                 block.append((k, claim_up(2.0 * rnd), dl, dnorm))
                 Ws = new
@@ -479,6 +440,9 @@ def certify_gap(
                 drift = [x + y for x, y in zip(drift, dl)]
                 if any(d > DRIFT_FRACTION * n for d, n in zip(drift, ref.n)):
                     break
+            ref.G, ref.eG = Gs[0], eGs[0]
+            gdiffs = _gdiffs(Gs, eGs)
+            block = [b + (gd,) for b, gd in zip(block, gdiffs)]
             _certify_block(cert, ref, block, state, eta, s_G, N)
             k0 = block[-1][0] + 1
         if steps in ks:
@@ -513,36 +477,68 @@ def certify_gap(
     return cert
 
 
+def _gdiffs(Gs, eGs) -> list:
+    """Per step of a block: ``gdiff_k >= ||G(theta^_k) - G(theta^_ref)||_F`` (exact
+    G at both float iterates, section 2): the float difference of the computed
+    ``G^``s (``|a - b| <= |fl(a - b)| (1 + 2u)``) plus both rounding bounds, with
+    the factor-2 slack of a rounding-dominated claim."""
+    D = np.stack(Gs) - Gs[0]
+    ss = np.einsum("tij,tij->t", D, D)
+    n = Gs[0].size
+    d = np.nextafter(np.sqrt(up(ss, n + 1)) * (1.0 + 2.0 * U), np.inf)
+    e = np.asarray(eGs) + eGs[0]
+    return [claim_up(up(float(x) + 2.0 * float(y), 2)) for x, y in zip(d, e)]
+
+
 def _certify_block(cert, ref, block, state, eta, s_G, N):
-    """Claims for the segments of one block (section 2): the tube bounds hold
-    for the block's largest drift from the reference, so one S3.1 evaluation
-    serves every segment of the block."""
+    """Claims for the segments of one block (section 2): the block constants
+    (partial-product norms widened by the block's largest drift, S3.1 pieces)
+    are computed once; each segment's curvature uses ``||G||_2 <= g_ref +
+    gdiff_k`` at its own iterate (:func:`_segment_tube`)."""
     e_at = state.setdefault("e_at", {0: 0.0})
     r_at = state.setdefault("r_at", {0: 0.0})
     # drift before step k: cumulative step norms since the reference (triangle inequality)
     drift = [0.0] * N
     drifts = []
-    for (_, _, dl, _) in block:
+    for b in block:
         drifts.append(list(drift))
-        drift = [up(x + y, 1) for x, y in zip(drift, dl)]
+        drift = [up(x + y, 1) for x, y in zip(drift, b[2])]
     maxdrift = [claim_up(max(d[l] for d in drifts)) for l in range(N)]
     maxstep = [claim_up(max(b[2][l] for b in block)) for l in range(N)]
     ref.drift_max, ref.step_max = maxdrift, maxstep
+    from ._s31 import arb_prec
+
+    with arb_prec():
+        moved = ref.base.moved(maxdrift)
+    gd = np.array([b[4] for b in block])
     # S4.5 radius: find r_max with the block's r values below it
     r0 = state["r"]
     r_guess = claim_up(max(2.0 * (r0 + sum(b[1] for b in block)), 1e-300))
     for _ in range(30):
-        mu_r, beta_r = tube_bounds(ref, [up(x + r_guess, 1) for x in maxdrift], s_G)
-        mu_r, beta_r = claim_up(mu_r), claim_up(beta_r)
+        mus, betas = _segment_tube(moved, [r_guess] * N, ref.g, gd, s_G)
+        mu_r = [claim_up(float(x)) for x in mus]
+        beta_r = [claim_up(float(x)) for x in betas]
         rs, r = [], r0
-        for (_, rnd, _, _) in block:
-            r = claim_up(_r_recursion(r, rnd, mu_r, beta_r, eta))
+        for b, m, bt in zip(block, mu_r, beta_r):
+            r = claim_up(_r_recursion(r, b[1], m, bt, eta))
             rs.append(r)
         if max(rs) <= r_guess:
             break
+        if not math.isfinite(max(rs)):
+            r_guess = math.inf
+            break
         r_guess = claim_up(2.0 * max(rs))
     else:
-        raise EnclosureError("the radius of the exact GD iterates cannot be bounded (GD unstable); try a smaller eta")
+        r_guess = math.inf
+    if not math.isfinite(r_guess):
+        k_bad = next((b[0] for b, bt in zip(block, beta_r) if not eta * bt <= 2.0), None)
+        if k_bad is not None:
+            raise BlowUpError(
+                f"gradient descent is unstable at step {k_bad}: eta * ||Hf|| may exceed 2 (beyond the edge of "
+                f"stability, GD diverged or will) with eta={eta:g}; try a smaller eta")
+        raise NotCertified(block[0][0], block[0][0] * eta,
+                           "the radius of the exact GD iterates cannot be bounded (S4.5: GD unstable "
+                           "or the curvature bound too adverse)", "try a smaller --eta")
     ref.r_block = r_guess
     # S4.2 while alive
     es = None
@@ -550,25 +546,28 @@ def _certify_block(cert, ref, block, state, eta, s_G, N):
         e0 = state["e"]
         rho = claim_up(max(2.0 * (e0 + sum(b[1] + eta * b[3] for b in block)), 1e-300))
         for _ in range(20):
-            mu, beta = tube_bounds(ref, [up(x + y + rho, 2) for x, y in zip(maxdrift, maxstep)], s_G)
-            mu, beta = claim_up(mu), claim_up(beta)
+            mus, betas = _segment_tube(moved, [up(y + rho, 1) for y in maxstep], ref.g, gd, s_G)
+            mu = [claim_up(float(x)) for x in mus]
+            beta = [claim_up(float(x)) for x in betas]
             es, e = [], e0
-            for (_, rnd, _, dnorm) in block:
-                e = claim_up(_e_recursion(e, rnd, dnorm, mu, beta, eta))
+            for b, m, bt in zip(block, mu, beta):
+                e = claim_up(_e_recursion(e, b[1], b[3], m, bt, eta))
                 es.append(e)
             if math.isfinite(es[-1]) and es[-1] < rho:  # e is increasing
                 break
+            last = es[-1]
             es = None
-            if not math.isfinite(e):
+            if not math.isfinite(last):
                 break
-            rho = claim_up(2.0 * es[-1] if es else 2.0 * e)
+            rho = claim_up(2.0 * last)
         if es is None:
             state["s42"] = False
             cert.s42_end = block[0][0]
-    for i, (k, rnd, dl, dnorm) in enumerate(block):
-        seg = {"k": k, "round": rnd, "dnorm": dnorm, "mu_r": mu_r, "beta_r": beta_r, "r": rs[i]}
+    for i, (k, rnd, dl, dnorm, gdiff) in enumerate(block):
+        seg = {"k": k, "round": rnd, "dnorm": dnorm, "gdiff": gdiff, "mu_r": mu_r[i], "beta_r": beta_r[i],
+               "r": rs[i]}
         if es is not None:
-            seg.update({"rho": rho, "mu": mu, "beta": beta, "e": es[i]})
+            seg.update({"rho": rho, "mu": mu[i], "beta": beta[i], "e": es[i]})
         cert.segments.append(seg)
         r_at[k + 1] = rs[i]
         e_at[k + 1] = es[i] if es is not None else math.inf
@@ -598,11 +597,11 @@ def _finish_checkpoint(c, e, r, gfv):
     s = float(np.dot(diff, diff))
     g = (n + 1) * U / (1 - (n + 1) * U) * (1 + 4 * U)
     S = arb(s) * arb(1, g) + arb(0, n * 2.0**-1070)  # plus the squares' underflow
-    dist_hi = _hi(arb(_hi(S)).sqrt() / (1 - arb(U)))
-    dist_lo = max(0.0, _lo(arb(max(0.0, _lo(S))).sqrt() / (1 + arb(U))))
-    two_sided = _hi(arb(dist_hi) + arb(radius) + arb(r))
-    s42 = _hi(arb(e) + arb(r)) if math.isfinite(e) else math.inf
+    dist_hi = hi(arb(hi(S)).sqrt() / (1 - arb(U)))
+    dist_lo = max(0.0, lo(arb(max(0.0, lo(S))).sqrt() / (1 + arb(U))))
+    two_sided = hi(arb(dist_hi) + arb(radius) + arb(r))
+    s42 = hi(arb(e) + arb(r)) if math.isfinite(e) else math.inf
     c.e, c.r, c.gf_center, c.gf_radius = e, r, center, radius
     c.gap_upper = claim_up(min(s42, two_sided))
-    c.gap_lower = claim_down(max(0.0, _lo(arb(dist_lo) - arb(radius) - arb(r))))
+    c.gap_lower = claim_down(max(0.0, lo(arb(dist_lo) - arb(radius) - arb(r))))
     c.gap_upper_s42 = claim_up(s42) if math.isfinite(s42) else math.inf

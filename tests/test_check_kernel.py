@@ -72,7 +72,7 @@ def test_gd_rounding_bound_contains_the_exact_step(seed, depth, square, eta):
     prob = problem_from_dict(_spec(rng, dims, square))
     loss = V.Loss(prob)
     Ws = [np.array(w) for w in prob.weights]
-    its, new, rounds, steps, drifts = V.gd_block(Ws, eta, loss, depth, 2)
+    its, new, rounds, steps, drifts, _ = V.gd_block(Ws, eta, loss, depth, 2)
     for t in range(2):
         W = its[t]
         nxt = its[1] if t == 0 else new
@@ -143,7 +143,7 @@ def test_flow_defect_bound_dominates_the_defect(seed, depth, square):
     loss = V.Loss(prob)
     p, h = 8, Fraction(1, 16)
     a = F.candidate([np.array(w) for w in prob.weights], p, loss)
-    delta, yrange = F.defect_bound(a, p, h, loss)
+    delta, (yrange, _, _) = F.defect_bound(a, p, h, loss)
     from flint import ctx
 
     old = ctx.prec

@@ -98,7 +98,7 @@ def test_certificate_is_deterministic_and_exact_json():
     b = dumps_json(certify_gap(prob, 0.01, 100, every=25).to_json())
     assert a == b
     doc = json.loads(a)
-    assert doc["schema"] == "certify/gap-v1"
+    assert doc["schema"] == "certify/gap-v2"
     assert len(doc["segments"]) == 100
     th = [float.fromhex(x) for x in doc["claims"]["checkpoints"][-1]["theta_hex"]]
     assert len(th) == prob.n_params

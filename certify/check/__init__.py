@@ -32,7 +32,7 @@ from . import _arith as A
 from . import _flowcheck as F
 from . import _verify as V
 
-SCHEMA = "certify/gap-v1"
+SCHEMA = "certify/gap-v2"
 STATEMENT = (
     "for each checkpoint k: gap_lower <= ||theta_k - theta(k eta)||_2 <= gap_upper, where "
     "theta_k is exact-arithmetic gradient descent with step eta and theta(t) the exact "
@@ -249,11 +249,14 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
         if len(drift_max) != N or len(step_max) != N:
             raise CertificateError(f"{where}: drift_max and step_max need {N} entries")
         r_block = V.num(ref, "r_block", where)
-        # the block's tube constants (derived from the claimed reference data)
-        mu_r_x, beta_r_x = V.tube(n, pi, g, [arb(x) + arb(r_block) for x in drift_max], s_G)
-        mu_r_x, beta_r_x = A.hi(mu_r_x), A.hi(beta_r_x)
+        # the block's S3.1 pieces (section 2): the claimed reference norms, widened
+        # by the block's drift, on the ball of radius r_block around each iterate
+        sig = {(l + 1, l + 1): arb(n[l]) for l in range(N)}
+        sig.update({ba: arb(v) for ba, v in pi.items()})
+        moved = V.widen(sig, [arb(x) for x in drift_max])
+        parts_r = V.tube(moved, [arb(r_block)] * N, N)
         s42_cache = {}
-        its, new_Ws, rounds, steps_l, drifts = V.gd_block(Ws, eta, loss, N, k1 - k0)
+        its, new_Ws, rounds, steps_l, drifts, gdiffs = V.gd_block(Ws, eta, loss, N, k1 - k0)
         if any(A.nonfinite(w) for w in new_Ws) or not np.all(np.isfinite(rounds)):
             raise V.Invalid(f"segments[{k0}..{k1 - 1}]: the float GD iterates overflow")
         if strict:
@@ -273,9 +276,13 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
             dnorm = V.num(seg, "dnorm", sw)
             V.truth(f"{sw}.dnorm", dnorm, A.vec_norm_up([float(x) for x in steps_l[k - k0]]), stats)
             V.truth(f"{where}.r_block (at step {k})", r_block, r_prev, stats)
+            gdiff = V.num(seg, "gdiff", sw)
+            V.truth(f"{sw}.gdiff", gdiff, float(gdiffs[k - k0]), stats)
+            g_k = arb(g) + arb(gdiff)  # >= ||G(theta^_k)||_2
             mu_r, beta_r = V.num(seg, "mu_r", sw), V.num(seg, "beta_r", sw)
-            V.consistent_up(f"{sw}.mu_r", mu_r, mu_r_x, stats)
-            V.consistent_up(f"{sw}.beta_r", beta_r, beta_r_x, stats)
+            mu_r_x, beta_r_x = V.mu_beta(parts_r, g_k, s_G, N)
+            V.truth(f"{sw}.mu_r", mu_r, mu_r_x, stats)
+            V.truth(f"{sw}.beta_r", beta_r, beta_r_x, stats)
             # S4.5 recursion
             q = max(A.hi(1 + H * arb(mu_r)), A.hi(H * arb(beta_r) - 1))
             r_x = A.hi(arb(q) * arb(r_prev) + arb(rnd))
@@ -288,13 +295,11 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
                     raise V.Invalid(f"{sw}: missing the S4.2 claims (s42_end = {s42_end})")
                 rho = V.num(seg, "rho", sw)
                 if rho not in s42_cache:
-                    mu_x, beta_x = V.tube(n, pi, g, [arb(x) + arb(y) + arb(rho) for x, y in zip(drift_max, step_max)],
-                                          s_G)
-                    s42_cache[rho] = (A.hi(mu_x), A.hi(beta_x))
-                mu_x, beta_x = s42_cache[rho]
+                    s42_cache[rho] = V.tube(moved, [arb(y) + arb(rho) for y in step_max], N)
+                mu_x, beta_x = V.mu_beta(s42_cache[rho], g_k, s_G, N)
                 mu, beta = V.num(seg, "mu", sw), V.num(seg, "beta", sw)
-                V.consistent_up(f"{sw}.mu", mu, mu_x, stats)
-                V.consistent_up(f"{sw}.beta", beta, beta_x, stats)
+                V.truth(f"{sw}.mu", mu, mu_x, stats)
+                V.truth(f"{sw}.beta", beta, beta_x, stats)
                 e_x = A.hi((arb(mu) * H).exp() * (arb(e_prev) + arb(rnd) + H * arb(beta) * arb(dnorm) / 2))
                 e_new = V.num(seg, "e", sw)
                 V.consistent_up(f"{sw}.e", e_new, e_x, stats)
@@ -422,12 +427,12 @@ def _check_flow(flow, problem, loss, s_G, eta_q, K, ks, cps, N, n_params, stats,
         a = F.candidate(centers, p, loss)
         if any(A.nonfinite(x) for x in a):
             raise V.Invalid(f"{sw}: the Taylor candidate overflows")
-        delta_own, yrange = F.defect_bound(a, p, h, loss, strict)
+        delta_own, motion = F.defect_bound(a, p, h, loss, strict)
         delta = V.num(st, "delta", sw)
         V.truth(f"{sw}.delta", delta, delta_own, stats)
         rho = V.num(st, "rho", sw)
         mu = V.num(st, "mu", sw)
-        mu_own = F.s31_mu(centers, [float(A.infl(y + rho, 1)) for y in yrange], loss, s_G)
+        mu_own = F.s31_mu(centers, motion, rho, loss, s_G)
         V.truth(f"{sw}.mu", mu, mu_own, stats)
         Hq = A.qarb(h)
         M = arb(mu)

@@ -198,10 +198,13 @@ def hpowers(h: Fraction, q: int) -> np.ndarray:
     return np.array(out)
 
 
-def defect_bound(a, p: int, h: Fraction, loss, strict: bool = False) -> tuple[float, list]:
+def defect_bound(a, p: int, h: Fraction, loss, strict: bool = False) -> tuple[float, tuple]:
     """``delta >= sup_{[0,h]} ||y'(s) + grad f(y(s))||`` for the polynomial
-    ``y(s) = sum a_i s^i`` (coefficients exact floats), and the per-layer
-    ``sum_{i>=1} ||a_{j,i}|| h^i`` (the candidate's range on the step)."""
+    ``y(s) = sum a_i s^i`` (coefficients exact floats), and the motions over
+    the step (S3.3): per layer ``sum_{i>=1} ||a_{j,i}|| h^i``, per prefix
+    ``(b, 1)`` and suffix ``(N, a)`` product and for ``G`` the sup of
+    ``||X(s) - X(0)||_F`` from their Taylor models (orders ``>= 1`` plus the
+    remainder)."""
     N = len(a)
     q = p
     hp = hpowers(h, q)
@@ -238,7 +241,10 @@ def defect_bound(a, p: int, h: Fraction, loss, strict: bool = False) -> tuple[fl
     for j in range(N):
         al = TM(a[j], None, 0.0).alpha(hp)
         yrange.append(float(A.infl(float(np.sum(al[1:])), q + 2)))
-    return delta, yrange
+    mot = lambda X: float(A.infl(float(np.sum(X.alpha(hp)[1:])) + X.rem, q + 4))
+    prods = {(b, 1): mot(P[b - 1]) for b in range(2, N)}
+    prods.update({(N, a_): mot(S[a_ - 1]) for a_ in range(2, N)})
+    return delta, (yrange, prods, mot(G))
 
 
 # ---------------------------------------------------------------------------
@@ -270,59 +276,33 @@ def horner(a, s: Fraction):
 # ---------------------------------------------------------------------------
 
 
-def s31_mu(W0, r, loss, s_G: float) -> float:
-    """Upper bound of ``-lambda_min(Hf(z))`` for every ``z`` whose layers lie
-    within ``r_j`` (Frobenius) of ``W0``: S3.1 with spectral bounds of the
-    center's partial products plus the perturbation ``prod(n + r) - prod n``,
-    ``lambda_max(C)`` by Collatz-Wielandt with the Perron vector of the
-    midpoint matrix, or the largest row sum (the smaller)."""
+def s31_mu(W0, motion, rho: float, loss, s_G: float) -> float:
+    """Upper bound of ``-lambda_min(Hf(z))`` for every ``z`` within ``rho`` of the
+    candidate's range on the step (S3.3): spectral bounds of the center's
+    partial products and of ``G(c)``, widened by the step's motions
+    (:func:`defect_bound`), then S3.1 on the tube of thickness ``rho``
+    (``lambda_max(C)`` by the largest row sum or Collatz-Wielandt)."""
     from flint import arb
+
+    from . import _verify as V
 
     N = len(W0)
     if N == 1:
         return 0.0
-    n = [arb(A.spec2_up(w)) for w in W0]
-    R = [arb(x) for x in r]
-    memo = {}
-
-    def pn(b, a):  # 1-based inclusive
-        if b < a:
-            return arb(1)
-        if (b, a) not in memo:
-            M, Mr = W0[a - 1], None
-            for l in range(a, b):
-                M, Mr = A.mm(W0[l], None, M, Mr)
-            hp, lp = arb(1), arb(1)
-            for l in range(a - 1, b):
-                hp *= n[l] + R[l]
-                lp *= n[l]
-            memo[(b, a)] = (arb(A.spec2_up(M, Mr)) + (hp - lp), (M, Mr))
-        return memo[(b, a)][0]
-
-    C = [[arb(0)] * N for _ in range(N)]
-    for i in range(1, N + 1):
-        for j in range(i + 1, N + 1):
-            C[i - 1][j - 1] = C[j - 1][i - 1] = pn(N, j + 1) * pn(j - 1, i + 1) * pn(i - 1, 1)
-    pn(N, 1)
-    P, Pr = memo[(N, 1)][1]
-    Gm, Gr = loss.G_ball(P, Pr)
-    hp, lp = arb(1), arb(1)
-    for l in range(N):
-        hp *= n[l] + R[l]
-        lp *= n[l]
-    g2 = arb(A.spec2_up(Gm, Gr)) + arb(s_G) * (hp - lp)
-    rowmax = max((sum(C[i], arb(0)) for i in range(N)), key=A.hi)
-    lam = A.hi(rowmax)
-    Cmid = np.array([[float(c.mid()) for c in row] for row in C])
-    if np.all(np.isfinite(Cmid)):
-        w, V = np.linalg.eigh(Cmid)
-        x = np.abs(V[:, -1])
-        if np.all(x > 0):
-            cw = arb(0)
-            for i in range(N):
-                s = arb(0)
-                for k in range(N):
-                    s += C[i][k] * arb(float(x[k]))
-                cw = max(cw, s / arb(float(x[i])), key=A.hi)
-            lam = min(lam, A.hi(cw))
-    return A.hi(g2 * arb(lam))
+    layer_m, prod_m, g_m = motion
+    sig = {}
+    P = None
+    for a_ in range(1, N + 1):
+        M, Mr = W0[a_ - 1], None
+        sig[(a_, a_)] = arb(A.spec2_up(M))
+        for b in range(a_ + 1, N + 1):
+            M, Mr = A.mm(W0[b - 1], None, M, Mr)
+            if (b, a_) != (N, 1):
+                sig[(b, a_)] = arb(A.spec2_up(M, Mr))
+            elif a_ == 1:
+                P = (M, Mr)
+    Gm, Gr = loss.G_ball(*P)
+    g = arb(A.spec2_up(Gm, Gr)) + arb(g_m)
+    moved = V.widen(sig, [arb(x) for x in layer_m], prod_m)
+    mu, _ = V.mu_beta(V.tube(moved, [arb(rho)] * N, N), g, s_G, N)
+    return mu

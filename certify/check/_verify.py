@@ -158,12 +158,13 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
     """``nsteps`` float GD steps exactly as section 1 prescribes, then the
     checker's own bounds for all of them at once (batched over the steps).
 
-    Returns ``(iterates, new, rounds, steps, drifts)``: the iterates at the
-    start of each step, the iterate after the last, per step an upper bound of
-    ``||theta^_{k+1} - (theta^_k - eta grad f(theta^_k))||`` (exact gradient,
+    Returns ``(iterates, new, rounds, steps, drifts, gdiffs)``: the iterates at
+    the start of each step, the iterate after the last, per step an upper bound
+    of ``||theta^_{k+1} - (theta^_k - eta grad f(theta^_k))||`` (exact gradient,
     exact eta; entrywise a-posteriori bounds, module ``_arith``), per step and
     layer upper bounds of ``||W^_l(k+1) - W^_l(k)||`` and of the drift
-    ``||W^_l(k) - W^_l(block start)||``."""
+    ``||W^_l(k) - W^_l(block start)||``, and per step an upper bound of
+    ``||G(theta^_k) - G(theta^_start)||_F`` (exact G at both float iterates)."""
     rec = {"W": [], "P": [], "S": [], "G": [], "Q": [], "sg": [], "new": []}
     its = []
     for _ in range(nsteps):
@@ -221,6 +222,9 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
         RG = infl(RG, 4)
     else:
         RG = U * np.abs(G) if RP[-1] is None else infl(RP[-1] + U * np.abs(G), 3)
+    # ||G(k) - G(start)||_F <= ||fl(G^_k - G^_0)|| (1 + 2u) + ||RG_k|| + ||RG_0||
+    rg = np.nextafter(np.sqrt(infl(np.einsum("tij,tij->t", RG, RG), RG[0].size + 4)), np.inf)
+    gdiffs = infl(_fro_rows(G - G[0]) + rg + rg[0], 3)
     ss = np.zeros(nsteps)
     for j in range(N):
         if j < N - 1:
@@ -244,7 +248,7 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
     rounds = np.nextafter(np.sqrt(infl(ss, 2 * size + 4)), np.inf)
     steps = np.stack([_fro_rows(new[j] - W[j]) for j in range(N)], axis=1)
     drifts = np.stack([_fro_rows(W[j] - W[j][0]) for j in range(N)], axis=1)
-    return its, Ws, rounds, steps, drifts
+    return its, Ws, rounds, steps, drifts, gdiffs
 
 
 def _fro_rows(D) -> np.ndarray:
@@ -262,49 +266,104 @@ def _fro_rows(D) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def tube(n, pi, g, d, s_G):
-    """``(mu, beta)`` as arb balls, from reference bounds ``n`` (layer 2-norms),
-    ``pi[(b, a)]`` (partial products, a < b), ``g`` (``||G||_2``) and per-layer
-    perturbations ``d``; ``lambda_max(C)`` by the largest row sum."""
+def lam_upper(C) -> float:
+    """``>= lambda_max(C)`` for a symmetric nonnegative arb matrix: the largest
+    row sum, or Collatz-Wielandt ``max_i (Cx)_i / x_i`` with the midpoint's
+    Perron vector (any ``x > 0``), the smaller."""
     from flint import arb
 
-    N = len(d)
-    n = [arb(x) for x in n]
-    d = [x if not isinstance(x, float) else arb(x) for x in d]
+    N = len(C)
+    lam = max(A.hi(sum(C[i], arb(0))) for i in range(N))
+    Cmid = np.array([[float(c.mid()) for c in row] for row in C])
+    if not np.all(np.isfinite(Cmid)):
+        return lam
+    try:
+        _, Vec = np.linalg.eigh(Cmid)
+    except np.linalg.LinAlgError:
+        return lam
+    x = np.abs(Vec[:, -1])
+    if not np.all(x > 0):
+        return lam
+    cw = 0.0
+    for i in range(N):
+        s = arb(0)
+        for k in range(N):
+            s += C[i][k] * arb(float(x[k]))
+        cw = max(cw, A.hi(s / arb(float(x[i]))))
+    return min(lam, cw)
+
+
+def widen(sig: dict, motion, prod_motion=None) -> dict:
+    """Norm bounds over a moving base set (section 2, S3.3): layer ``l`` moves by
+    ``motion[l]``; product ``(b, a)`` by ``prod_motion[(b, a)]`` when given (the
+    smaller of that and ``prod(n + m) - prod n``)."""
+    from flint import arb
+
+    m = [arb(x) if isinstance(x, float) else x for x in motion]
+    out = {}
+    for (b, a), v in sig.items():
+        up_p, lo_p = arb(1), arb(1)
+        for l in range(a - 1, b):
+            up_p *= sig[(l + 1, l + 1)] + m[l]
+            lo_p *= sig[(l + 1, l + 1)]
+        w = up_p - lo_p
+        if prod_motion is not None and a < b and (b, a) in prod_motion:
+            own = arb(prod_motion[(b, a)])
+            if A.hi(own) < A.hi(w):
+                w = own
+        out[(b, a)] = v + w
+    return out
+
+
+def tube(sig: dict, x, N: int):
+    """S3.1 pieces on the points within ``x[l]`` of a base set with norm bounds
+    ``sig`` (1-based ``(b, a)``, ``(l, l)`` the layers): ``(lamC, dE, a2)`` with
+    ``lamC >= lambda_max(C)`` (float), ``dE = prod(nu + x) - prod nu`` and
+    ``a2 = sum_j (||Z_{N:j+1}||_2 ||Z_{j-1:1}||_2)^2`` (arb)."""
+    from flint import arb
+
+    X = [arb(v) if isinstance(v, float) else v for v in x]
+    nu = [sig[(l, l)] for l in range(1, N + 1)]
     memo = {}
 
     def pn(b, a):
         if b < a:
             return arb(1)
         if (b, a) not in memo:
-            hp, lp = arb(1), arb(1)
+            up_p, lo_p = arb(1), arb(1)
             for l in range(a - 1, b):
-                hp *= n[l] + d[l]
-                lp *= n[l]
-            base = n[a - 1] if a == b else arb(pi[(b, a)])
-            memo[(b, a)] = base + (hp - lp)
+                up_p *= nu[l] + X[l]
+                lo_p *= nu[l]
+            memo[(b, a)] = sig[(b, a)] + (up_p - lo_p)
         return memo[(b, a)]
 
-    if N == 1:
-        mu = arb(0)
-    else:
-        rows = [arb(0)] * N
+    up_p, lo_p = arb(1), arb(1)
+    for l in range(N):
+        up_p *= nu[l] + X[l]
+        lo_p *= nu[l]
+    dE = up_p - lo_p
+    lam = 0.0
+    if N > 1:
+        C = [[arb(0)] * N for _ in range(N)]
         for i in range(1, N + 1):
             for j in range(i + 1, N + 1):
-                c = pn(N, j + 1) * pn(j - 1, i + 1) * pn(i - 1, 1)
-                rows[i - 1] += c
-                rows[j - 1] += c
-        lam = max(rows, key=A.hi)
-        hp, lp = arb(1), arb(1)
-        for l in range(N):
-            hp *= n[l] + d[l]
-            lp *= n[l]
-        mu = (arb(g) + arb(s_G) * (hp - lp)) * lam
+                C[i - 1][j - 1] = C[j - 1][i - 1] = pn(N, j + 1) * pn(j - 1, i + 1) * pn(i - 1, 1)
+        lam = lam_upper(C)
     a2 = arb(0)
     for j in range(1, N + 1):
         aj = pn(N, j + 1) * pn(j - 1, 1)
         a2 += aj * aj
-    return mu, arb(s_G) * a2 + mu
+    return lam, dE, a2
+
+
+def mu_beta(parts, g, s_G: float, N: int) -> tuple[float, float]:
+    """``(mu, beta)`` upper floats from :func:`tube` parts and ``g >= ||G||_2`` on
+    the base set: ``mu = (g + s_G dE) lamC`` (0 when N = 1), ``beta = s_G a2 + mu``."""
+    from flint import arb
+
+    lam, dE, a2 = parts
+    mu = arb(0) if N == 1 else (arb(g) + arb(s_G) * dE) * arb(lam)
+    return A.hi(mu), A.hi(arb(s_G) * a2 + mu)
 
 
 def strict_rounds(its, news, eta, loss, problem, N: int, prec: int = 256) -> np.ndarray:

@@ -1,0 +1,217 @@
+"""The S3.1 curvature-bound family (SPEC S3.1, S3.3): one implementation for
+the flow, the gap, the conditions and the curvature commands.
+
+S3.1: ``lambda_min(Hf(z)) >= -||G(z)||_2 lambda_max(C(z))`` with
+``C_ij = ||Z_{N:j+1}||_2 ||Z_{j-1:i+1}||_2 ||Z_{i-1:1}||_2`` (i < j); and
+``||Hf(z)||_2 <= s_G sum_j (||Z_{N:j+1}||_2 ||Z_{j-1:1}||_2)^2 + ||G||_2 lambda_max(C)``
+(S2.2; ``s_G >= ||Hl||_2``).  Everything is a rigorous upper bound in Arb.
+
+The family has three layers, each a small object:
+
+- :class:`BaseNorms` — spectral-norm bounds ``sigma[(b, a)] >= sup ||Y_{b:a}||_2``
+  (``1 <= a <= b <= N``, 1-based, inclusive) over a *base set* of parameter
+  points: a single point (a GD iterate, a reference point), or a moving one
+  (the flow candidate ``y([0, h])``, a GD block around its reference).
+  :func:`base_at_point` computes them at a point from ball matrices;
+  :meth:`BaseNorms.moved` widens them by motions: per layer
+  ``m_l >= sup ||Y_l(s) - Y_l(0)||_F`` and optionally per product
+  ``m_ba >= sup ||Y_{b:a}(s) - Y_{b:a}(0)||_F`` (from the step's own Taylor
+  models, S3.3); a product without its own motion uses the expansion
+  ``prod(n_l + m_l) - prod n_l``.
+- :class:`Tube` — the set of points within ``x_l`` (per layer, Frobenius) of
+  the base set: ``pn(b, a) = sigma_ba + prod(nu_l + x_l) - prod nu_l``
+  (``nu_l = sigma_ll``), ``dE = prod_all(nu + x) - prod nu`` (so
+  ``||G(z) - G(y)||_2 <= s_G dE``), ``lamC >= lambda_max(C)`` (the smaller of
+  the largest row sum and Collatz-Wielandt with the midpoint's Perron vector)
+  and ``a2 = sum_j (pn(N, j+1) pn(j-1, 1))^2``.
+- :meth:`Tube.mu` / :meth:`Tube.beta` — ``mu = (g + s_G dE) lamC`` (0 when
+  ``N = 1``: f is convex) from a bound ``g >= sup ||G||_2`` on the base set,
+  ``beta = s_G a2 + mu``.
+
+The point of the split (S3.3): the motion of the base set enters only the
+norms ``sigma`` (which move little) and ``g`` (which the caller bounds from
+what the step computes anyway: ``G`` at every GD iterate, or ``G``'s own
+Taylor model on a flow step), never ``s_G (prod(n + motion) - prod n)``.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._claims import hi
+
+#: working precision (bits) of every derived tube constant; the checker uses the same
+PREC = 128
+
+
+@contextmanager
+def arb_prec(bits: int = PREC):
+    """python-flint's precision for a block of Arb scalar work, restored afterwards."""
+    from flint import ctx
+
+    old = ctx.prec
+    ctx.prec = bits
+    try:
+        yield
+    finally:
+        ctx.prec = old
+
+
+def _arb(x):
+    from flint import arb
+
+    return x if not isinstance(x, (int, float)) else arb(x)
+
+
+@dataclass(frozen=True)
+class BaseNorms:
+    """``sigma[(b, a)]`` (arb upper bounds) for every ``1 <= a <= b <= N``
+    except ``(N, 1)`` unless given; see the module docstring."""
+
+    N: int
+    sigma: dict
+
+    def moved(self, layer_motion, product_motion: dict | None = None) -> "BaseNorms":
+        """The bounds over the set swept by motions from the base: layer ``l``
+        (0-based in ``layer_motion``) moves by at most ``m_l`` (Frobenius),
+        product ``(b, a)`` by at most ``product_motion[(b, a)]`` if given (the
+        smaller of that and the product expansion is used)."""
+        from flint import arb
+
+        N = self.N
+        m = [_arb(x) for x in layer_motion]
+        out = {}
+        for (b, a), s in self.sigma.items():
+            hp, lp = arb(1), arb(1)
+            for l in range(a - 1, b):
+                hp *= self.sigma[(l + 1, l + 1)] + m[l]
+                lp *= self.sigma[(l + 1, l + 1)]
+            mot = hp - lp
+            if product_motion is not None and (b, a) in product_motion and a < b:
+                own = _arb(product_motion[(b, a)])
+                if hi(own) < hi(mot):
+                    mot = own
+            out[(b, a)] = s + mot
+        return BaseNorms(N, out)
+
+
+def base_at_point(balls, spectral) -> tuple[BaseNorms, object]:
+    """Spectral bounds of all partial products of the ball matrices ``balls``
+    (per layer, 0-based) with ``spectral(M) -> float`` a rigorous upper bound of
+    ``sup ||X||_2`` over the ball ``M``; returns the norms and the end-to-end
+    product ball ``W_{N:1}`` (for ``G``)."""
+    from flint import arb
+
+    N = len(balls)
+    sigma = {}
+    E2E = None
+    for a in range(1, N + 1):
+        M = balls[a - 1]
+        sigma[(a, a)] = arb(spectral(M))
+        for b in range(a + 1, N + 1):
+            M = balls[b - 1] @ M
+            if (b, a) != (N, 1):
+                sigma[(b, a)] = arb(spectral(M))
+        if a == 1:
+            E2E = M
+    return BaseNorms(N, sigma), E2E
+
+
+def lambda_max_upper(C) -> object:
+    """``>= lambda_max(C)`` for a symmetric nonnegative matrix of arb balls: the
+    smaller of the largest row sum and the Collatz-Wielandt bound
+    ``max_i (C x)_i / x_i`` with ``x`` the (positive part of the) Perron vector
+    of the midpoint matrix (any ``x > 0`` is valid)."""
+    from flint import arb
+
+    N = len(C)
+    rows = [sum(C[i], arb(0)) for i in range(N)]
+    best = max(rows, key=hi)
+    Cmid = np.array([[float(c.mid()) for c in row] for row in C])
+    if N > 1 and np.all(np.isfinite(Cmid)):
+        try:
+            _, V = np.linalg.eigh(Cmid)
+        except np.linalg.LinAlgError:
+            return best
+        x = np.abs(V[:, -1])
+        x = x + 1e-3 * max(float(x.max()), 1e-300)
+        if np.all(np.isfinite(x)) and np.all(x > 0):
+            cw = arb(0)
+            for i in range(N):
+                s = arb(0)
+                for k in range(N):
+                    s += C[i][k] * arb(float(x[k]))
+                cw = max(cw, s / arb(float(x[i])), key=hi)
+            if hi(cw) < hi(best):
+                best = cw
+    return best
+
+
+class Tube:
+    """S3.1 pieces on the set of points within ``x_l`` (per layer) of a base set."""
+
+    def __init__(self, base: BaseNorms, x):
+        from flint import arb
+
+        self.N = N = base.N
+        self.base = base
+        self.X = [_arb(v) for v in x]
+        self.nu = [base.sigma[(l, l)] for l in range(1, N + 1)]
+        self._memo = {}
+        hp, lp = arb(1), arb(1)
+        for l in range(N):
+            hp *= self.nu[l] + self.X[l]
+            lp *= self.nu[l]
+        self.dE = hp - lp
+        if N > 1:
+            C = [[arb(0)] * N for _ in range(N)]
+            for i in range(1, N + 1):
+                for j in range(i + 1, N + 1):
+                    C[i - 1][j - 1] = C[j - 1][i - 1] = self.pn(N, j + 1) * self.pn(j - 1, i + 1) * self.pn(i - 1, 1)
+            self.lamC = lambda_max_upper(C)
+        else:
+            self.lamC = arb(0)
+        self.a2 = arb(0)
+        for j in range(1, N + 1):
+            aj = self.pn(N, j + 1) * self.pn(j - 1, 1)
+            self.a2 += aj * aj
+
+    def pn(self, b: int, a: int):
+        """``>= ||Z_{b:a}||_2`` on the tube (1-based, inclusive; 1 when ``b < a``)."""
+        from flint import arb
+
+        if b < a:
+            return arb(1)
+        if (b, a) not in self._memo:
+            hp, lp = arb(1), arb(1)
+            for l in range(a - 1, b):
+                hp *= self.nu[l] + self.X[l]
+                lp *= self.nu[l]
+            self._memo[(b, a)] = self.base.sigma[(b, a)] + (hp - lp)
+        return self._memo[(b, a)]
+
+    def g_tube(self, g, s_G):
+        """``>= ||G(z)||_2`` on the tube from ``g >= sup ||G||_2`` on the base set."""
+        return _arb(g) + _arb(s_G) * self.dE
+
+    def mu(self, g, s_G):
+        """``>= max(0, -lambda_min(Hf))`` on the tube (arb)."""
+        from flint import arb
+
+        if self.N == 1:
+            return arb(0)
+        return self.g_tube(g, s_G) * self.lamC
+
+    def beta(self, mu, s_G):
+        """``>= ||Hf||_2`` on the tube (arb), from its ``mu``."""
+        return _arb(s_G) * self.a2 + _arb(mu)
+
+
+def mu_upper(tube: Tube, g, s_G) -> float:
+    """:meth:`Tube.mu` as an upper float."""
+    v = hi(tube.mu(g, s_G))
+    return v if math.isfinite(v) else math.inf
