@@ -530,13 +530,20 @@ def tube_constants(ref, d, s_G: float, gF: float) -> dict:
     perturbation, bounded in Frobenius norm)."""
     from flint import arb
 
-    from ._gap import TubeParts
+    from ._s31 import Tube, arb_prec
 
     N = len(d)
-    tp = TubeParts(ref, d)
-    mu_b, beta_b = tp.mu_beta(s_G)
+    with arb_prec():
+        return _tube_constants(Tube(ref.base, d), ref, s_G, gF, N)
+
+
+def _tube_constants(tp, ref, s_G, gF, N) -> dict:
+    from flint import arb
+
+    mu_b = tp.mu(ref.g, s_G)
+    beta_b = tp.beta(mu_b, s_G)
     mu, beta = hi(mu_b), hi(beta_b)
-    n, D, pn, dE, lamC = tp.n, tp.D, tp.pn, tp.dE, tp.lamC
+    n, D, pn, dE, lamC = tp.nu, tp.X, tp.pn, tp.dE, tp.lamC
     sG = arb(s_G)
     g2 = arb(ref.g) + sG * dE
     gf = arb(gF) + sG * dE

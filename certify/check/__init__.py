@@ -594,7 +594,9 @@ def _loss_box_upper(problem, center: np.ndarray, radius: float) -> float:
     P, Pr = Ps[-1]
     GGm, GGr = loss.G_ball(P, Pr)
     g = A.spec2_up(GGm, GGr)
-    _, beta = V.tube(n, pi, g, [arb(rad)] * N, s_G)
+    sig = {(l + 1, l + 1): arb(n[l]) for l in range(N)}
+    sig.update({ba: arb(v) for ba, v in pi.items()})
+    _, beta = V.mu_beta(V.tube(sig, [arb(rad)] * N, N), g, s_G, N)
     Rb = arb(rad)
     centred = A.hi(arb(f0) + arb(gnorm) * Rb + beta * Rb * Rb / 2)
     return min(box, centred)
