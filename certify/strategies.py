@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 LOSSES = ("whitened", "square")
+LAMBDA_FLOOR = 2.0**-10  # step_sizes treats lambda_max as at least this (steps <= 2^11)
 
 
 # ---------------------------------------------------------------------------
@@ -435,6 +436,8 @@ def step_sizes(problem: Problem, *, min_ratio=Fraction(1, 64), max_ratio=1, lamb
     ``theta_0``: ``max_ratio = 1`` is the edge of stability ``eta = 2 /
     lambda``, ``max_ratio < 1`` is below it.  ``2^-e`` is the largest power of
     two ``<= (2/lambda) 2^-resolution_exp``; shrinking goes to the smallest step.
+``lambda`` is taken as at least ``LAMBDA_FLOOR = 2^-10`` (so ``eta <= 2^11``
+even where the Hessian vanishes).
 
     ``lambda_max="upper"`` (default) uses the rigorous bound
     :func:`lambda_max_upper`, so ``eta lambda_max(Hf(theta_0)) <= 2 max_ratio``
@@ -460,10 +463,11 @@ def step_sizes(problem: Problem, *, min_ratio=Fraction(1, 64), max_ratio=1, lamb
     if lambda_max == "estimate" and problem.n_params > 2000:
         raise InvalidArgument(f"lambda_max='estimate' needs a dense Hessian: {problem.n_params} > 2000 parameters")
     lam = lambda_max_upper(problem) if lambda_max == "upper" else lambda_max_estimate(problem)
-    if not (lam > 0) or not math.isfinite(lam):
-        # lambda_max <= 0 (e.g. theta_0 a maximum of a zero loss): any eta is below the edge;
-        # use the scale 1
-        lam = 2.0
+    if not math.isfinite(lam):
+        raise InvalidArgument(f"lambda_max of the problem is not finite ({lam}): the problem is too large")
+    # a (near-)zero lambda puts the edge at (near) infinity: cap the steps at 2 / LAMBDA_FLOOR
+    # (a larger lambda only makes the steps smaller, so "below the edge" stays certain)
+    lam = max(lam, LAMBDA_FLOOR)
     edge = Fraction(2) / Fraction(lam)  # exact rational 2/lambda of the double lambda
     unit = _pow2_floor(edge / 2**resolution_exp)
     k_lo = math.ceil(lo_r * edge / unit)
