@@ -12,6 +12,7 @@ from ._errors import (
     CertificateError,
     CertifyError,
     EnclosureError,
+    NotCertified,
     ProblemError,
     TooLargeError,
     UsageError,
@@ -26,7 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BlowUpError", "CertificateError", "CertifyError", "EnclosureError", "GDRun", "Objective",
-    "GapCertificate", "Problem", "ProblemError", "TooLargeError", "UsageError", "certify_gap",
+    "GapCertificate", "NotCertified", "Problem", "ProblemError", "TooLargeError", "UsageError", "certify_gap",
     "enclose_flow", "evaluate_derivatives", "flow_to_json",
     "flatten", "init_scheme", "load_problem", "problem_from_dict", "run_gd", "unflatten",
     "verify_derivatives",

@@ -40,7 +40,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ._errors import BlowUpError, EnclosureError, UsageError
+from ._errors import BlowUpError, EnclosureError, NotCertified, UsageError
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
 from ._series import GradientSeries, gf_taylor
 
@@ -264,10 +264,9 @@ def enclose_flow(
                     break
                 h = h / 2
             if step is None or h < Fraction(1, 2**60):
-                raise EnclosureError(
-                    f"step size underflow at t={float(t):.6g}: the tube cannot be validated "
-                    "(curvature too adverse or the flow blows up); try a higher --prec or a shorter --t-end"
-                )
+                raise NotCertified(
+                    None, float(t), "step size underflow: the GF tube cannot be validated (curvature too "
+                    "adverse, or the flow blows up)", "try a higher --prec or a shorter horizon")
             e1, delta, mu, rho = step
             coeffs = stepper.ball_coeffs()
             h_next = h
@@ -282,7 +281,7 @@ def enclose_flow(
             jump = claim_up(model.slack * _vec_norm_up([(b - c).norm_f_upper() for b, c in zip(yb, new_centers)]))
             e_new = claim_up(_up(e1 + jump, 1))
             if not math.isfinite(e_new):
-                raise BlowUpError(f"enclosure radius overflowed at t={float(t):.6g}")
+                raise NotCertified(None, float(t), "the GF enclosure radius overflowed", "try a shorter horizon")
             res.steps.append(FlowStep(t, h, p, e, delta, mu, rho, e1, jump))
             t, e, centers = t + h, e_new, new_centers
             nsteps += 1

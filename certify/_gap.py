@@ -34,6 +34,7 @@ from ._claims import FroNorms, U, claim_down, claim_up, fro_up, up
 from ._errors import BlowUpError, EnclosureError, NotCertified, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
+from .arith import get_context
 from ._claims import frac_str as _frac_str
 
 SCHEMA = "certify/gap-v2"
@@ -307,6 +308,7 @@ class GapCheckpoint:
     gap_upper: float
     gap_lower: float
     gap_upper_s42: float
+    dist_lo: float = 0.0  # lower bound of ||theta^_k - gf_center|| (for the vacuity test)
 
 
 @dataclass
@@ -324,6 +326,7 @@ class GapCertificate:
     sxx_norm2: float | None = None
     s42_end: int = 0
     drift: list = field(default_factory=list)  # balancedness drift at checkpoints (estimate)
+    partial: dict | None = None  # set when the certificate covers only a prefix (certify_gap(partial=True))
 
     @property
     def max_gap_upper(self) -> float:
@@ -365,6 +368,7 @@ class GapCertificate:
             "s42_end": self.s42_end,
             "flow": self.flow,
             "sxx": None if self.sxx_norm2 is None else {"norm2": self.sxx_norm2},
+            **({"partial": self.partial} if self.partial else {}),
             "provenance": {
                 "certify": __version__, "numpy": np.__version__, "python-flint": flint.__version__,
                 "mpmath": mpmath.__version__, "python": platform.python_version(),
@@ -380,12 +384,18 @@ def certify_gap(
     every: int | None = None,
     refresh: int = 100,
     progress=None,
+    stop_when_vacuous: bool = False,
+    partial: bool = False,
 ) -> GapCertificate:
     """Certified bounds on ``||theta_k - theta(k eta)||`` for ``k <= steps``
-    (exact GD vs exact GF), at every ``every``-th step (default: 20 checkpoints)."""
-    from ._flow import enclose_flow
-    from .arith import get_context
+    (exact GD vs exact GF), at every ``every``-th step (default: 20 checkpoints).
 
+    Raises :class:`certify.NotCertified` (exit 4) where the bounds stop being
+    useful: a radius cannot be bounded (GD ball, GF tube) or, with
+    ``stop_when_vacuous``, a checkpoint's bracket is vacuous (lower bound 0
+    although the float iterate and the GF center differ).  With ``partial``
+    the certificate of the certified prefix (up to the last good checkpoint)
+    is returned instead, with ``partial`` set to where and why it stopped."""
     eta = check_eta(eta)
     steps = check_steps(steps)
     every = every or max(1, steps // 20)
@@ -393,19 +403,40 @@ def certify_gap(
         raise UsageError(f"every must be >= 1, got {every}")
     if refresh < 1:
         raise UsageError(f"refresh must be >= 1, got {refresh}")
+    try:
+        return _certify_gap(problem, eta, steps, every, refresh, progress, stop_when_vacuous)
+    except NotCertified as e:
+        if e.k is None:
+            e.k = int(Fraction(e.t) / Fraction(eta))
+        if not partial:
+            raise
+        # the certified prefix ends at the last checkpoint before the failure
+        k_end = ((e.k - 1) // every) * every if e.k > 0 else 0
+        if k_end < 1:
+            raise NotCertified(e.k, e.t, e.reason + " (no certified checkpoint before it)", e.knob) from e
+        cert = _certify_gap(problem, eta, k_end, every, refresh, progress, stop_when_vacuous)
+        cert.partial = {"requested_steps": steps, "stopped_at_step": e.k, "reason": str(e)}
+        return cert
+
+
+def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, progress=None, s42: bool = True):
+    """Exact GD in certified balls around its float iterates (S4.5), with the
+    one-sided S4.2 recursion while it lasts: returns a :class:`GapCertificate`
+    without flow data (``checkpoints`` at ``ks`` hold the iterates, ``r`` and
+    ``e``)."""
     N = problem.depth
     ctx = get_context("float64")
+    every = ks[1] - ks[0] if len(ks) > 1 else steps
     cert = GapCertificate(problem, eta, steps, every, refresh)
     s_G = data_bounds(problem)[0]
     if isinstance(problem.loss, SquareLoss):
         cert.sxx_norm2 = s_G
-    ks = sorted(set(list(range(0, steps + 1, every)) + [steps]))
+    ks_set = set(ks)
     eta_q = Fraction(eta)
-    # ---- 1. GD with per-segment claims (S4.2, S4.5), block by block -----------
     stepper = _Stepper(problem, eta)
     Ws = [np.array(w, dtype=np.float64) for w in problem.weights]
-    state = {"e": 0.0, "r": 0.0, "s42": True}
-    cert.s42_end = steps
+    state = {"e": 0.0, "r": 0.0, "s42": s42}
+    cert.s42_end = steps if s42 else 0
     with np.errstate(over="ignore", invalid="ignore"):
         k0 = 0
         while k0 < steps:
@@ -418,11 +449,11 @@ def certify_gap(
             cert.refs.append(ref)
             # float steps of the block, with their rounding bounds and step norms; the
             # block ends early once a layer drifts by DRIFT_FRACTION of its norm (the
-            # tube bounds grow with the drift: section 3, adaptive reference points)
+            # partial-product norms are widened by the drift: section 3)
             block, Gs, eGs = [], [], []
             drift = [0.0] * N
             for k in range(k0, k1):
-                if k in ks:
+                if k in ks_set:
                     _record_checkpoint(cert, problem, k, eta_q, Ws)
                 loss, new, rnd = stepper.step(Ws)
                 if not math.isfinite(loss) or loss > BLOWUP_LOSS:
@@ -445,8 +476,21 @@ def certify_gap(
             block = [b + (gd,) for b, gd in zip(block, gdiffs)]
             _certify_block(cert, ref, block, state, eta, s_G, N)
             k0 = block[-1][0] + 1
-        if steps in ks:
+        if steps in ks_set:
             _record_checkpoint(cert, problem, steps, eta_q, Ws)
+    for c in cert.checkpoints:
+        c.e, c.r = state["e_at"][c.k], state["r_at"][c.k]
+    return cert
+
+
+def _certify_gap(problem, eta, steps, every, refresh, progress, stop_when_vacuous) -> GapCertificate:
+    from ._flow import enclose_flow
+
+    N = problem.depth
+    ks = sorted(set(list(range(0, steps + 1, every)) + [steps]))
+    eta_q = Fraction(eta)
+    # ---- 1. GD with per-segment claims (S4.2, S4.5), block by block -----------
+    cert = gd_balls(problem, eta, steps, ks, refresh, progress)
     # ---- 2. GF enclosure at the checkpoint times (S4.3) ------------------------
     gf = {}
 
@@ -473,7 +517,12 @@ def certify_gap(
     }
     # checkpoints: combine the recursions' values with the GF enclosure (S4.4)
     for c in cert.checkpoints:
-        _finish_checkpoint(c, state["e_at"][c.k], state["r_at"][c.k], gf[eta_q * c.k])
+        _finish_checkpoint(c, c.e, c.r, gf[eta_q * c.k])
+        if stop_when_vacuous and c.k > 0 and c.gap_lower == 0.0 and c.dist_lo > 0:
+            raise NotCertified(
+                c.k, float(c.t), f"the certified bracket is vacuous (lower bound 0: the radii r + gf_radius = "
+                f"{c.r + c.gf_radius:.3g} exceed the distance {c.dist_lo:.3g} between the float iterate and the "
+                "GF center)", "try a smaller --eta or fewer --steps, or keep vacuous checkpoints with --allow-vacuous")
     return cert
 
 
@@ -599,6 +648,7 @@ def _finish_checkpoint(c, e, r, gfv):
     S = arb(s) * arb(1, g) + arb(0, n * 2.0**-1070)  # plus the squares' underflow
     dist_hi = hi(arb(hi(S)).sqrt() / (1 - arb(U)))
     dist_lo = max(0.0, lo(arb(max(0.0, lo(S))).sqrt() / (1 + arb(U))))
+    c.dist_lo = dist_lo
     two_sided = hi(arb(dist_hi) + arb(radius) + arb(r))
     s42 = hi(arb(e) + arb(r)) if math.isfinite(e) else math.inf
     c.e, c.r, c.gf_center, c.gf_radius = e, r, center, radius

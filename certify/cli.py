@@ -19,7 +19,8 @@ from ._errors import CertifyError, UsageError
 
 EPILOG = """\
 PROBLEM is a JSON/TOML problem file or builtin:NAME ({builtins}).
-Exit codes: 0 success, 1 a check failed, 2 bad input or usage, 3 internal error.
+Exit codes: 0 success, 1 a check failed, 2 bad input or usage, 3 internal error,
+4 could not certify (the bounds stopped being useful before the requested horizon).
 Docs: README.md. Every number printed as *certified* is a rigorous bound
 (rounding accounted for); everything else is labelled an estimate.
 """
@@ -152,8 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
         "theta_k is exact-arithmetic GD with step eta, theta(t) the exact gradient flow, both from the "
         "problem's initial point.  Float GD iterates are centers with certified balls (S4.5), the "
         "one-sided bound comes from S4.2 and the two-sided one from the validated GF enclosure (S4.3, "
-        "S4.4).  Writes a certify/gap-v1 certificate that 'certify check' re-verifies independently.",
+        "S4.4).  Writes a certify/gap-v2 certificate that 'certify check' re-verifies independently.  "
+        "Where the bounds stop being useful (a radius cannot be bounded, or a vacuous bracket) the run stops "
+        "with one line naming the step, the time and the reason, exit code 4; --partial then writes the "
+        "certified prefix.",
         epilog="examples:\n  certify gap builtin:demo --eta 1e-3 --steps 10000 --out gap.json --plot gap.png\n"
+        "  certify gap builtin:paper --eta 1e-3 --steps 10000 --every 500 --out paper.json   # the paper's setup\n"
         "  certify check gap.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -163,8 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     gp.add_argument("--every", type=_positive_int("--every"), help="checkpoint every S steps (default K/20)")
     gp.add_argument("--refresh", type=_positive_int("--refresh"), default=100,
                     help="at most this many steps between reference points for the curvature bounds (default 100)")
-    gp.add_argument("--backend", choices=["float64"], default="float64",
-                    help="arithmetic of the enclosures (float64 mid-rad with proven rounding bounds)")
+    gp.add_argument("--partial", action="store_true",
+                    help="if the bounds stop being useful before K (exit 4), still write the certificate of the "
+                    "certified prefix (up to the last good checkpoint; it says where and why it ends)")
+    gp.add_argument("--allow-vacuous", action="store_true",
+                    help="keep going when a checkpoint's bracket is vacuous (lower bound 0 although the float "
+                    "iterate and the GF center differ); by default that stops the run with exit 4")
     gp.add_argument("--out", required=True, metavar="CERT.json", help="certificate (written atomically)")
     gp.add_argument("--plot", metavar="GAP.png", help="also plot the certified band against time")
     gp.set_defaults(func=_cmd_gap)
@@ -434,7 +443,7 @@ def print_gap_table(out, cert):
                            "S4.2 upper"], rows))
 
 
-def _run_gap(problem, eta, steps, every, refresh):
+def _run_gap(problem, eta, steps, every, refresh, partial=False, stop_when_vacuous=False):
     from ._gap import certify_gap
 
     with progress_bar(1.0, "gap") as bar:
@@ -444,7 +453,8 @@ def _run_gap(problem, eta, steps, every, refresh):
         def prog(what, frac):
             bar.update(tf if what == "flow" else tg, completed=min(frac, 1.0))
 
-        return certify_gap(problem, eta, steps, every=every, refresh=refresh, progress=prog)
+        return certify_gap(problem, eta, steps, every=every, refresh=refresh, progress=prog, partial=partial,
+                           stop_when_vacuous=stop_when_vacuous)
 
 
 def _cmd_gap(args) -> int:
@@ -453,7 +463,8 @@ def _cmd_gap(args) -> int:
 
     prob = load_problem(args.problem)
     t0 = time.perf_counter()
-    cert = _run_gap(prob, args.eta, args.steps, args.every, args.refresh)
+    cert = _run_gap(prob, args.eta, args.steps, args.every, args.refresh, partial=args.partial,
+                    stop_when_vacuous=not args.allow_vacuous)
     elapsed = time.perf_counter() - t0
     write_json_atomic(args.out, cert.to_json())
     if args.plot:
@@ -461,13 +472,16 @@ def _cmd_gap(args) -> int:
 
         plot_gap(cert, args.plot)
     out = console()
-    out.print(f"certified GD-vs-GF gap on {prob.name or args.problem}: eta={args.eta:g}, {args.steps} steps "
-              f"(t up to {args.eta * args.steps:g}), {elapsed:.2f}s")
+    out.print(f"certified GD-vs-GF gap on {prob.name or args.problem}: eta={args.eta:g}, {cert.steps} steps "
+              f"(t up to {args.eta * cert.steps:g}), {elapsed:.2f}s")
     print_gap_table(out, cert)
-    end = "the whole run" if cert.s42_end >= args.steps else f"steps < {cert.s42_end}"
+    end = "the whole run" if cert.s42_end >= cert.steps else f"steps < {cert.s42_end}"
     out.print(f"all bounds certified (exact GD vs exact GF); S4.2 one-sided bound valid for {end}; "
               f"max gap upper bound {cert.max_gap_upper:.6e}")
-    out.print(f"wrote {args.out} (schema certify/gap-v1)" + (f" and {args.plot}" if args.plot else ""))
+    out.print(f"wrote {args.out} (schema certify/gap-v2)" + (f" and {args.plot}" if args.plot else ""))
+    if cert.partial:
+        print(f"certify: partial: certified up to step {cert.steps} only; {cert.partial['reason']}", file=sys.stderr)
+        return 4
     return 0
 
 

@@ -57,8 +57,17 @@ class CheckReport:
 def check_file(path, strict: bool = False) -> CheckReport:
     """Read and check a certificate file; :class:`CertificateError` when it is
     unreadable or malformed."""
+    from .. import _limits
+
     p = Path(path)
     try:
+        if p.is_dir():
+            raise CertificateError(f"cannot read certificate {p}: it is a folder")
+        if p.exists():
+            try:
+                _limits.check_text_size(p.stat().st_size, str(p))
+            except _limits.ResourceLimitError as e:
+                raise CertificateError(str(e)) from e
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise CertificateError(f"cannot read certificate {p}: {e.strerror if isinstance(e, OSError) else e}") from e
@@ -74,7 +83,9 @@ def check_file(path, strict: bool = False) -> CheckReport:
         return dict(pairs)
 
     try:
-        doc = json.loads(text, parse_constant=bad_constant, object_pairs_hook=no_duplicates)
+        # nesting, integer sizes and file size are refused before any work (certify/_limits.py)
+        doc = _limits.loads_json(text, str(p), CertificateError, parse_constant=bad_constant,
+                                 object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as e:
         raise CertificateError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from e
     return check_certificate(doc, strict=strict)
@@ -167,6 +178,15 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
     s42_end = V.integer(doc, "s42_end", "certificate", 0)
     if len(segs) != K:
         raise V.Invalid(f"segments: {len(segs)} entries for {K} steps")
+    if "partial" in doc:  # a certified prefix (certify gap --partial): K is where it ends
+        part = V.field(doc, "partial", "certificate", dict)
+        stats[0] += 1
+        if (set(part) != {"requested_steps", "stopped_at_step", "reason"}
+                or V.integer(part, "requested_steps", "partial", 1) <= K
+                or not K < V.integer(part, "stopped_at_step", "partial", 1) <= part["requested_steps"]
+                or not isinstance(part["reason"], str)):
+            raise V.Invalid("partial: must say requested_steps > steps, steps < stopped_at_step <= requested_steps "
+                            "and the reason")
     ks = sorted(set(range(0, K + 1, every)) | {K})
     ks_set = set(ks)
     if [c.get("k") if isinstance(c, dict) else None for c in cps] != ks:

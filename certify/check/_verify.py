@@ -362,7 +362,9 @@ def mu_beta(parts, g, s_G: float, N: int) -> tuple[float, float]:
     from flint import arb
 
     lam, dE, a2 = parts
-    mu = arb(0) if N == 1 else (arb(g) + arb(s_G) * dE) * arb(lam)
+    if N == 1:  # f is convex
+        return 0.0, A.hi(arb(s_G) * a2)
+    mu = (arb(g) + arb(s_G) * dE) * arb(lam)
     return A.hi(mu), A.hi(arb(s_G) * a2 + mu)
 
 
