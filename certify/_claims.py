@@ -99,3 +99,33 @@ def lo(a) -> float:
 def frac_str(q: Fraction) -> str:
     """An exact rational as ``"p/q"`` (``"p"`` for integers): certificate times (S6)."""
     return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+def float_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """``(lo, hi)`` with ``lo <= ||a - b||_2 <= hi`` for float vectors taken as
+    exact: the float differences ``fl(d_i) = d_i (1 + e_i)``, ``|e_i| <= u``;
+    their sum of squares within ``gamma_{n+1}`` plus the squares' underflow
+    (S4.6); both ends rounded outward, no square root of a negative ball."""
+    from flint import arb
+
+    diff = a - b
+    n = diff.size
+    s = float(np.dot(diff, diff))
+    g = (n + 1) * U / (1 - (n + 1) * U) * (1 + 4 * U)
+    S = arb(s) * arb(1, g) + arb(0, n * 2.0**-1070)
+    d_hi = hi(arb(hi(S)).sqrt() / (1 - arb(U)))
+    d_lo = max(0.0, lo(arb(max(0.0, lo(S))).sqrt() / (1 + arb(U))))
+    return d_lo, d_hi
+
+
+def provenance() -> dict:
+    """The provenance block of every certificate (tool and library versions)."""
+    import platform
+
+    import flint
+    import mpmath
+
+    from . import __version__
+
+    return {"certify": __version__, "numpy": np.__version__, "python-flint": flint.__version__,
+            "mpmath": mpmath.__version__, "python": platform.python_version()}

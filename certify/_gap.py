@@ -30,7 +30,7 @@ from fractions import Fraction
 import numpy as np
 
 from ._claims import hi, lo
-from ._claims import FroNorms, U, claim_down, claim_up, fro_up, up
+from ._claims import FroNorms, U, claim_down, claim_up, float_distance, fro_up, provenance, up
 from ._errors import BlowUpError, EnclosureError, NotCertified, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
@@ -333,13 +333,6 @@ class GapCertificate:
         return max(c.gap_upper for c in self.checkpoints)
 
     def to_json(self) -> dict:
-        import platform
-
-        import flint
-        import mpmath
-
-        from . import __version__
-
         N = self.problem.depth
         cps = [{
             "k": c.k, "t": float(c.t), "t_exact": _frac_str(c.t), "gap_upper": c.gap_upper,
@@ -369,10 +362,7 @@ class GapCertificate:
             "flow": self.flow,
             "sxx": None if self.sxx_norm2 is None else {"norm2": self.sxx_norm2},
             **({"partial": self.partial} if self.partial else {}),
-            "provenance": {
-                "certify": __version__, "numpy": np.__version__, "python-flint": flint.__version__,
-                "mpmath": mpmath.__version__, "python": platform.python_version(),
-            },
+            "provenance": provenance(),
         }
 
 
@@ -639,15 +629,7 @@ def _finish_checkpoint(c, e, r, gfv):
     from flint import arb
 
     center, radius = gfv
-    diff = c.theta - center
-    n = diff.size
-    # sum of squares of the float differences: exact value within s (1 +- gamma_{n+1});
-    # each exact difference d_i = fl(d_i) / (1 + e_i), |e_i| <= u (S4.6)
-    s = float(np.dot(diff, diff))
-    g = (n + 1) * U / (1 - (n + 1) * U) * (1 + 4 * U)
-    S = arb(s) * arb(1, g) + arb(0, n * 2.0**-1070)  # plus the squares' underflow
-    dist_hi = hi(arb(hi(S)).sqrt() / (1 - arb(U)))
-    dist_lo = max(0.0, lo(arb(max(0.0, lo(S))).sqrt() / (1 + arb(U))))
+    dist_lo, dist_hi = float_distance(c.theta, center)
     c.dist_lo = dist_lo
     two_sided = hi(arb(dist_hi) + arb(radius) + arb(r))
     s42 = hi(arb(e) + arb(r)) if math.isfinite(e) else math.inf

@@ -59,6 +59,16 @@ def _positive_int(name):
     return conv
 
 
+def _ratios(s):
+    try:
+        rs = [int(x) for x in s.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--ratios must be comma-separated integers >= 2, got {s!r}") from None
+    if not rs or any(r < 2 for r in rs) or len(rs) > 16:
+        raise argparse.ArgumentTypeError(f"--ratios must be 1 to 16 integers >= 2, got {s!r}")
+    return rs
+
+
 def _dims(s):
     try:
         dims = [int(x) for x in s.split(",")]
@@ -178,6 +188,30 @@ def build_parser() -> argparse.ArgumentParser:
     gp.add_argument("--plot", metavar="GAP.png", help="also plot the certified band against time")
     gp.set_defaults(func=_cmd_gap)
 
+    ds = sub.add_parser(
+        "distance",
+        help="certified distance between GD runs with step eta and eta/r (the paper's plot)",
+        description="The paper plots the distance between the run with step eta and the runs with eta/r "
+        "(r times the steps: the same continuous time) at common times, beside the distance from the "
+        "initialisation.  Exact GD with each step lies in certified balls around its float iterates "
+        "(S4.5), so both distances are bracketed (S4.7).  Writes certify/distance-v1, which 'certify check' "
+        "re-verifies (every run is recomputed).",
+        epilog="examples:\n  certify distance builtin:demo --eta 1e-3 --steps 10000 --ratios 2,5 --out dist.json\n"
+        "  certify distance builtin:paper --eta 1e-3 --steps 10000 --every 500 --out paper-dist.json\n"
+        "  certify check dist.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ds.add_argument("problem", metavar="PROBLEM")
+    ds.add_argument("--eta", type=_positive_float("--eta"), required=True, help="base step size eta > 0")
+    ds.add_argument("--steps", type=_positive_int("--steps"), required=True, help="steps K of the base run")
+    ds.add_argument("--ratios", type=_ratios, default=[2, 5, 10, 20], metavar="R1,R2,...",
+                    help="integers r >= 2: runs with step eta/r for r*K steps (default 2,5,10,20, the paper's)")
+    ds.add_argument("--every", type=_positive_int("--every"), help="checkpoint every S base steps (default K/20)")
+    ds.add_argument("--refresh", type=_positive_int("--refresh"), default=100,
+                    help="at most this many steps between reference points (default 100)")
+    ds.add_argument("--out", required=True, metavar="DIST.json", help="certificate (written atomically)")
+    ds.set_defaults(func=_cmd_distance)
+
     ck = sub.add_parser(
         "check",
         help="independently re-verify a certificate (exit 0 valid, 1 invalid, 2 unreadable)",
@@ -261,6 +295,7 @@ def main(argv=None) -> int:
         if not getattr(args, "command", None):
             parser.print_help()
             return 2
+        _preflight(args)  # resource limits and output paths, before any work
         with np.errstate(all="ignore"):  # every result is checked for finiteness explicitly
             return int(args.func(args) or 0)
     except CertifyError as e:
@@ -406,6 +441,7 @@ def _cmd_derive(args) -> int:
 
 
 def _cmd_flow(args) -> int:
+    from . import _limits
     from ._atomic import write_json_atomic
     from ._flow import enclose_flow, flow_to_json
     from ._problem import load_problem
@@ -420,7 +456,8 @@ def _cmd_flow(args) -> int:
     with progress_bar(args.t_end, "flow") as bar:
         task = bar.add_task(f"enclosing GF on [0, {args.t_end:g}]", total=args.t_end)
         enc = enclose_flow(prob, args.t_end, checkpoints=args.checkpoints, backend=args.backend, prec=prec,
-                           order=args.order, progress=lambda t: bar.update(task, completed=t), slack=1.0)
+                           order=args.order, progress=lambda t: bar.update(task, completed=t), slack=1.0,
+                           max_steps=int(_limits.get("flow-steps")))
     doc = flow_to_json(enc)
     write_json_atomic(args.out, doc)
     out = console()
@@ -482,6 +519,39 @@ def _cmd_gap(args) -> int:
     if cert.partial:
         print(f"certify: partial: certified up to step {cert.steps} only; {cert.partial['reason']}", file=sys.stderr)
         return 4
+    return 0
+
+
+def _cmd_distance(args) -> int:
+    from ._atomic import write_json_atomic
+    from ._distance import certify_distance
+    from ._problem import load_problem
+
+    prob = load_problem(args.problem)
+    t0 = time.perf_counter()
+    with progress_bar(1.0, "distance") as bar:
+        tasks = [bar.add_task(f"GD eta/{r}" if r > 1 else "GD eta", total=1.0) for r in [1] + args.ratios]
+
+        def prog(i, frac):
+            bar.update(tasks[i], completed=min(frac, 1.0))
+
+        cert = certify_distance(prob, args.eta, args.steps, args.ratios, every=args.every, refresh=args.refresh,
+                                progress=prog)
+    elapsed = time.perf_counter() - t0
+    write_json_atomic(args.out, cert.to_json())
+    out = console()
+    out.print(f"certified distances between exact GD runs on {prob.name or args.problem}: eta={args.eta:g} "
+              f"({args.steps} steps) and eta/r for r = {', '.join(map(str, cert.ratios[1:]))}, {elapsed:.2f}s")
+    cols = ["k", "t", "from init (eta) lower", "upper"] + [f"dist to eta/{r} lower..upper" for r in cert.ratios[1:]]
+    rows = []
+    for j, p in enumerate(cert.points[0]):
+        row = [p.k, f"{float(p.t):.6g}", f"{p.from_init[0]:.6e}", f"{p.from_init[1]:.6e}"]
+        for pts in cert.points[1:]:
+            row.append(f"{pts[j].dist[0]:.4e}..{pts[j].dist[1]:.4e}")
+        rows.append(row)
+    out.print(table(None, cols, rows))
+    out.print(f"all distances certified (exact GD iterates); max distance upper bound {cert.max_dist_upper:.6e}")
+    out.print(f"wrote {args.out} (schema certify/distance-v1)")
     return 0
 
 
@@ -653,6 +723,96 @@ def _register_conditions(sub) -> None:
 
 
 _EXTRA_COMMANDS.append(_register_conditions)
+
+
+# ---------------------------------------------------------------------------
+# resource limits (certify._limits; README "Resource limits")
+# ---------------------------------------------------------------------------
+
+# which --max-... options each command has
+_LIMIT_OPTIONS = {
+    "demo": ["steps", "horizon"],
+    "derive": ["derive-depth"],
+    "flow": ["checkpoints", "horizon", "order", "prec", "flow-steps"],
+    "gap": ["steps", "horizon", "checkpoints"],
+    "converge": ["steps", "horizon"],
+    "curvature": ["horizon", "checkpoints"],
+    "conditions": ["horizon", "steps"],
+}
+
+
+def _register_limit_options(sub) -> None:
+    from . import _limits
+
+    for cmd, names in _LIMIT_OPTIONS.items():
+        parser = sub.choices.get(cmd)
+        if parser is None:
+            continue
+        group = parser.add_argument_group("resource limits (README 'Resource limits')")
+        for name in names:
+            lim = _limits.LIMITS[name]
+            group.add_argument(lim.option, dest="max_" + name.replace("-", "_"), type=_positive_float(lim.option),
+                               metavar="N", help=f"refuse more {lim.what} than N (default {lim.default:g}; "
+                               f"env {lim.env})")
+
+
+_EXTRA_COMMANDS.append(_register_limit_options)
+
+
+def _preflight(args) -> None:
+    """Refuse, before any work, inputs beyond a resource limit (one line naming
+    the limit and how to raise it) and output paths that cannot be written."""
+    import math
+
+    from . import _limits as L
+    from ._atomic import check_writable
+
+    L.reset_overrides()  # each run decides its limits from its own options
+    for name in L.LIMITS:
+        v = getattr(args, "max_" + name.replace("-", "_"), None)
+        if v is not None:
+            L.set_override(name, v)
+    cmd = args.command
+
+    def outputs(*paths):
+        for p in paths:
+            if p:
+                check_writable(p)
+
+    if cmd == "flow":
+        L.check("checkpoints", args.checkpoints, "--checkpoints")
+        L.check("horizon", args.t_end, "--t-end")
+        prec = args.prec or (128 if args.backend == "arb" else 53)
+        if args.backend == "arb":
+            L.check("prec", prec, "--prec")
+        order = args.order or (16 if args.backend == "float64" else max(16, int(0.55 * prec * math.log10(2))))
+        L.check("order", order, "--order" if args.order else f"the default Taylor order at {prec} bits")
+        L.check_min_order(order, prec)
+        outputs(args.out)
+    elif cmd in ("gap", "demo"):
+        L.check("steps", args.steps, "--steps")
+        L.check("horizon", args.eta * args.steps, "the horizon --eta x --steps")
+        if cmd == "gap":
+            every = args.every or max(1, args.steps // 20)
+            L.check("checkpoints", args.steps // every + 1, "checkpoints (--steps / --every + 1)")
+            outputs(args.out, args.plot)
+    elif cmd == "converge":
+        L.check("horizon", args.t_max, "--t-max")
+        outputs(args.out)
+    elif cmd == "conditions":
+        T = args.t_end if args.t_end is not None else 1.0
+        L.check("horizon", T, "--t-end")
+        if args.eta is not None:
+            L.check("steps", math.floor(T / args.eta), "GD steps floor(T / --eta)")
+    elif cmd == "curvature":
+        L.check("horizon", args.t_end, "--t-end")
+        L.check("checkpoints", args.checkpoints, "--checkpoints")
+        outputs(args.plot)
+    elif cmd == "derive":
+        if args.dims is not None and not args.eval:
+            L.check("derive-depth", len(args.dims) - 1, "the depth of --dims")
+    elif cmd == "smallstep":
+        outputs(args.plot)
 
 
 def _cmd_conditions(args) -> int:

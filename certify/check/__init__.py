@@ -29,6 +29,7 @@ import numpy as np
 
 from .._errors import CertificateError, CertifyError
 from . import _arith as A
+from . import _distance_check as D
 from . import _flowcheck as F
 from . import _verify as V
 
@@ -39,6 +40,7 @@ STATEMENT = (
     "gradient flow, both from the problem's initial point (flattened per S1)"
 )
 CONVERGE_SCHEMA = "certify/converge-v1"
+DISTANCE_SCHEMA = D.SCHEMA
 ITERATE_TOL = 1e-9
 
 __all__ = ["CheckReport", "check_certificate", "check_file", "format_report"]
@@ -102,9 +104,9 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
     t0 = time.perf_counter()
     if not isinstance(doc, dict):
         raise CertificateError("certificate: expected a JSON object")
-    if doc.get("schema") not in (SCHEMA, CONVERGE_SCHEMA):
+    if doc.get("schema") not in (SCHEMA, CONVERGE_SCHEMA, DISTANCE_SCHEMA):
         raise CertificateError(f"certificate: unknown schema {doc.get('schema')!r} "
-                               f"(this checker reads {SCHEMA} and {CONVERGE_SCHEMA})")
+                               f"(this checker reads {SCHEMA}, {DISTANCE_SCHEMA} and {CONVERGE_SCHEMA})")
     stats = [0]
     old = ctx.prec
     ctx.prec = 256 if strict else 128
@@ -112,6 +114,8 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             if doc["schema"] == CONVERGE_SCHEMA:
                 summary = _check_converge(doc, stats, strict)
+            elif doc["schema"] == DISTANCE_SCHEMA:
+                summary = D.check_distance(doc, stats, strict, _explicit_problem, _data_norm, _blocks, _check_gd)
             else:
                 summary = _check(doc, stats, strict)
         rep = CheckReport(True, stats[0], [], 0.0, strict, summary)
@@ -128,6 +132,10 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
 
 
 def format_report(rep: CheckReport) -> str:
+    if rep.valid and "distance" in rep.summary:
+        s = rep.summary
+        return (f"VALID: all {rep.checked} claims confirmed in {rep.seconds:.2f}s ({s['runs']} GD runs, "
+                f"{s['steps']} GD steps; max distance upper bound {s['max_dist_upper']:.6e})")
     if rep.valid and "converge" in rep.summary:
         s = rep.summary
         return (f"VALID: all {rep.checked} claims confirmed in {rep.seconds:.2f}s: exact GD with eta = {s['eta']!r} "
@@ -144,19 +152,46 @@ def format_report(rep: CheckReport) -> str:
 # ---------------------------------------------------------------------------
 
 
+def _explicit_problem(doc: dict):
+    """The certificate's problem; it must be explicit: weights and data, not a
+    seed or a dataset name whose meaning depends on the local random generator,
+    LAPACK or data files."""
+    from .._problem import problem_from_dict
+
+    pspec = V.field(doc, "problem", "certificate", dict)
+    if "weights" not in V.field(pspec, "init", "problem", dict):
+        raise CertificateError("certificate.problem.init: explicit weights are required")
+    if "dataset" in V.field(pspec, "loss", "problem", dict):
+        raise CertificateError("certificate.problem.loss: explicit X and Y are required, not a dataset name")
+    return problem_from_dict(pspec, name="certificate.problem")
+
+
+def _data_norm(doc, loss, stats) -> float:
+    """``s_G``: 1 (whitened) or the claimed ``sxx.norm2 >= ||Sxx||_2`` (truth side)."""
+    if not loss.square:
+        return 1.0
+    sx = V.field(doc, "sxx", "certificate", dict)
+    s_G = V.num(sx, "norm2", "sxx")
+    V.truth("sxx.norm2", s_G, loss.sxx_norm2, stats)
+    return s_G
+
+
+def _blocks(refs, K: int, R: int, stats, pre=""):
+    """Block starts ``[refs[i].k]``: from 0, at most ``R`` steps each, ending at ``K``."""
+    starts = [r.get("k") if isinstance(r, dict) else None for r in refs]
+    stats[0] += 1
+    if (not starts or starts[0] != 0 or any(not isinstance(k, int) or isinstance(k, bool) for k in starts)
+            or any(not 0 < b - a <= R for a, b in zip(starts, starts[1:] + [K]))):
+        raise V.Invalid(f"{pre}refs: the reference points {starts[:5]}... do not split [0, {K}) into blocks of <= {R} steps")
+    return starts
+
+
 def _check(doc: dict, stats, strict: bool = False) -> dict:
     from flint import arb
 
     from .._problem import problem_from_dict
 
-    pspec = V.field(doc, "problem", "certificate", dict)
-    # the certified object must be explicit: weights and data, not a seed or a dataset name
-    # whose meaning depends on the local random generator, LAPACK or data files
-    if "weights" not in V.field(pspec, "init", "problem", dict):
-        raise CertificateError("certificate.problem.init: explicit weights are required")
-    if "dataset" in V.field(pspec, "loss", "problem", dict):
-        raise CertificateError("certificate.problem.loss: explicit X and Y are required, not a dataset name")
-    problem = problem_from_dict(pspec, name="certificate.problem")
+    problem = _explicit_problem(doc)
     N = problem.depth
     eta = V.num(doc, "eta", "certificate")
     if eta <= 0:
@@ -193,19 +228,10 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
         bad = next((i for i, (c, k) in enumerate(zip(cps, ks)) if not isinstance(c, dict) or c.get("k") != k), len(ks))
         raise V.Invalid(f"claims.checkpoints[{bad}].k: expected the checkpoints {ks[:4]}... every {every} steps")
     stats[0] += len(ks)
-    # blocks: [refs[i].k, refs[i+1].k), starting at 0, at most `refresh` steps each, ending at K
-    starts = [r.get("k") if isinstance(r, dict) else None for r in refs]
-    stats[0] += 1
-    if (not starts or starts[0] != 0 or any(not isinstance(k, int) or isinstance(k, bool) for k in starts)
-            or any(not 0 < b - a <= R for a, b in zip(starts, starts[1:] + [K]))):
-        raise V.Invalid(f"refs: the reference points {starts[:5]}... do not split [0, {K}) into blocks of <= {R} steps")
+    starts = _blocks(refs, K, R, stats)
     eta_q = Fraction(eta)
     loss = V.Loss(problem)
-    s_G = 1.0
-    if loss.square:
-        sx = V.field(doc, "sxx", "certificate", dict)
-        s_G = V.num(sx, "norm2", "sxx")
-        V.truth("sxx.norm2", s_G, loss.sxx_norm2, stats)
+    s_G = _data_norm(doc, loss, stats)
     n_params = problem.n_params
     shapes = [w.shape for w in problem.weights]
 
@@ -217,126 +243,7 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
             i += n
         return out
 
-    # ------------------------------------------------------------------ GD
-    Ws = [np.array(w, dtype=np.float64) for w in problem.weights]
-    iterates = {}
-    r_claim = {0: 0.0}
-    e_claim = {0: 0.0}
-    r_prev, e_prev = 0.0, 0.0
-    alive = True
-    H = arb(eta)
-    for bi, k0 in enumerate(starts):
-        k1 = starts[bi + 1] if bi + 1 < len(starts) else K
-        ref = refs[bi]
-        where = f"refs[{bi}]"
-        if not isinstance(ref, dict) or ref.get("k") != k0:
-            raise V.Invalid(f"{where}.k: expected {k0}")
-        # reference bounds (section 3) at the checker's own iterate
-        n = [V.num({"x": x}, "x", f"{where}.layer_norm2") for x in V.field(ref, "layer_norm2", where, list)]
-        if len(n) != N:
-            raise CertificateError(f"{where}.layer_norm2: expected {N} numbers")
-        for l in range(N):
-            V.truth(f"{where}.layer_norm2[{l}]", n[l], A.spec2_up(Ws[l]), stats)
-        pi = {}
-        want = {(b, a) for a in range(1, N + 1) for b in range(a + 1, N + 1)} - {(N, 1)}
-        rows = V.field(ref, "prod_norm2", where, list)
-        for m_i, row in enumerate(rows):
-            if not isinstance(row, list) or len(row) != 3:
-                raise CertificateError(f"{where}.prod_norm2[{m_i}]: expected [b, a, value]")
-            b, a, v = row
-            if (b, a) not in want or (b, a) in pi:
-                raise V.Invalid(f"{where}.prod_norm2[{m_i}]: unexpected partial product ({b}, {a})")
-            pi[(b, a)] = V.num({"x": v}, "x", f"{where}.prod_norm2[{m_i}]")
-        if set(pi) != want:
-            raise V.Invalid(f"{where}.prod_norm2: missing partial products {sorted(want - set(pi))}")
-        prods = {}
-        for a in range(1, N + 1):
-            M, Mr = Ws[a - 1], None
-            for b in range(a + 1, N + 1):
-                M, Mr = A.mm(Ws[b - 1], None, M, Mr)
-                prods[(b, a)] = (M, Mr)
-        for m_i, (b, a) in enumerate(sorted(pi)):
-            V.truth(f"{where}.prod_norm2[{m_i}]", pi[(b, a)], A.spec2_up(*prods[(b, a)]), stats)
-        if N == 1:
-            P, Pr = Ws[0], None
-        else:
-            P, Pr = prods[(N, 1)]
-        Gm, Gr = loss.G_ball(P, Pr)
-        g = V.num(ref, "G_norm2", where)
-        V.truth(f"{where}.G_norm2", g, A.spec2_up(Gm, Gr), stats)
-        drift_max = [V.num({"x": x}, "x", f"{where}.drift_max") for x in V.field(ref, "drift_max", where, list)]
-        step_max = [V.num({"x": x}, "x", f"{where}.step_max") for x in V.field(ref, "step_max", where, list)]
-        if len(drift_max) != N or len(step_max) != N:
-            raise CertificateError(f"{where}: drift_max and step_max need {N} entries")
-        r_block = V.num(ref, "r_block", where)
-        # the block's S3.1 pieces (section 2): the claimed reference norms, widened
-        # by the block's drift, on the ball of radius r_block around each iterate
-        sig = {(l + 1, l + 1): arb(n[l]) for l in range(N)}
-        sig.update({ba: arb(v) for ba, v in pi.items()})
-        moved = V.widen(sig, [arb(x) for x in drift_max])
-        parts_r = V.tube(moved, [arb(r_block)] * N, N)
-        s42_cache = {}
-        its, new_Ws, rounds, steps_l, drifts, gdiffs = V.gd_block(Ws, eta, loss, N, k1 - k0)
-        if any(A.nonfinite(w) for w in new_Ws) or not np.all(np.isfinite(rounds)):
-            raise V.Invalid(f"segments[{k0}..{k1 - 1}]: the float GD iterates overflow")
-        if strict:
-            rounds = V.strict_rounds(its, its[1:] + [new_Ws], eta, loss, problem, N)
-        for l in range(N):
-            V.truth(f"{where}.drift_max[{l}]", drift_max[l], float(drifts[:, l].max()), stats)
-            V.truth(f"{where}.step_max[{l}]", step_max[l], float(steps_l[:, l].max()), stats)
-        for k in range(k0, k1):
-            seg = segs[k]
-            sw = f"segments[{k}]"
-            if not isinstance(seg, dict) or seg.get("k") != k:
-                raise V.Invalid(f"{sw}.k: expected {k}")
-            if k in ks_set:
-                iterates[k] = its[k - k0]
-            rnd = V.num(seg, "round", sw)
-            V.truth(f"{sw}.round", rnd, float(rounds[k - k0]), stats)
-            dnorm = V.num(seg, "dnorm", sw)
-            V.truth(f"{sw}.dnorm", dnorm, A.vec_norm_up([float(x) for x in steps_l[k - k0]]), stats)
-            V.truth(f"{where}.r_block (at step {k})", r_block, r_prev, stats)
-            gdiff = V.num(seg, "gdiff", sw)
-            V.truth(f"{sw}.gdiff", gdiff, float(gdiffs[k - k0]), stats)
-            g_k = arb(g) + arb(gdiff)  # >= ||G(theta^_k)||_2
-            mu_r, beta_r = V.num(seg, "mu_r", sw), V.num(seg, "beta_r", sw)
-            mu_r_x, beta_r_x = V.mu_beta(parts_r, g_k, s_G, N)
-            V.truth(f"{sw}.mu_r", mu_r, mu_r_x, stats)
-            V.truth(f"{sw}.beta_r", beta_r, beta_r_x, stats)
-            # S4.5 recursion
-            q = max(A.hi(1 + H * arb(mu_r)), A.hi(H * arb(beta_r) - 1))
-            r_x = A.hi(arb(q) * arb(r_prev) + arb(rnd))
-            r_new = V.num(seg, "r", sw)
-            V.consistent_up(f"{sw}.r", r_new, r_x, stats)
-            # S4.2 while alive
-            has = all(key in seg for key in ("rho", "mu", "beta", "e"))
-            if k < s42_end:
-                if not has:
-                    raise V.Invalid(f"{sw}: missing the S4.2 claims (s42_end = {s42_end})")
-                rho = V.num(seg, "rho", sw)
-                if rho not in s42_cache:
-                    s42_cache[rho] = V.tube(moved, [arb(y) + arb(rho) for y in step_max], N)
-                mu_x, beta_x = V.mu_beta(s42_cache[rho], g_k, s_G, N)
-                mu, beta = V.num(seg, "mu", sw), V.num(seg, "beta", sw)
-                V.truth(f"{sw}.mu", mu, mu_x, stats)
-                V.truth(f"{sw}.beta", beta, beta_x, stats)
-                e_x = A.hi((arb(mu) * H).exp() * (arb(e_prev) + arb(rnd) + H * arb(beta) * arb(dnorm) / 2))
-                e_new = V.num(seg, "e", sw)
-                V.consistent_up(f"{sw}.e", e_new, e_x, stats)
-                stats[0] += 1
-                if not e_new < rho:
-                    raise V.Invalid(f"{sw}.rho: the S4.2 tube is not valid (e = {e_new!r} >= rho = {rho!r})")
-                e_prev = e_new
-                e_claim[k + 1] = e_new
-            elif has or any(key in seg for key in ("rho", "mu", "beta", "e")):
-                raise V.Invalid(f"{sw}: S4.2 claims after s42_end = {s42_end}")
-            r_prev = r_new
-            r_claim[k + 1] = r_new
-        Ws = new_Ws
-    if K in ks:
-        iterates[K] = [w.copy() for w in Ws]
-    if s42_end > K:
-        raise V.Invalid(f"s42_end: {s42_end} > steps = {K}")
+    iterates, r_claim, e_claim = _check_gd(problem, loss, s_G, eta, K, refs, segs, starts, ks, s42_end, stats, strict)
     # ------------------------------------------------------------------ flow
     gf = _check_flow(flow, problem, loss, s_G, eta_q, K, ks, cps, N, n_params, stats, strict)
     # ------------------------------------------------------------------ checkpoints
@@ -394,6 +301,138 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
     if V.num(claims, "max_gap_upper", "claims") != max_up:
         raise V.Invalid(f"claims.max_gap_upper: {claims.get('max_gap_upper')!r} is not the largest gap_upper ({max_up!r})")
     return {"steps": K, "flow_steps": len(flow["steps"]), "checkpoints": len(ks), "max_gap_upper": max_up}
+
+
+def _check_gd(problem, loss, s_G, eta, K, refs, segs, starts, ks, s42_end, stats, strict, pre=""):
+    """Sections 1-3 for one GD run: recompute the float iterates block by block,
+    confirm every segment claim and replay the S4.5 / S4.2 recursions.  Returns
+    ``(iterates at ks, r_k claims, e_k claims)``; ``pre`` prefixes the field
+    names in messages (``runs[1].`` in a distance certificate)."""
+    from flint import arb
+
+    N = problem.depth
+    ks_set = set(ks)
+    # ------------------------------------------------------------------ GD
+    Ws = [np.array(w, dtype=np.float64) for w in problem.weights]
+    iterates = {}
+    r_claim = {0: 0.0}
+    e_claim = {0: 0.0}
+    r_prev, e_prev = 0.0, 0.0
+    alive = True
+    H = arb(eta)
+    for bi, k0 in enumerate(starts):
+        k1 = starts[bi + 1] if bi + 1 < len(starts) else K
+        ref = refs[bi]
+        where = f"{pre}refs[{bi}]"
+        if not isinstance(ref, dict) or ref.get("k") != k0:
+            raise V.Invalid(f"{where}.k: expected {k0}")
+        # reference bounds (section 3) at the checker's own iterate
+        n = [V.num({"x": x}, "x", f"{where}.layer_norm2") for x in V.field(ref, "layer_norm2", where, list)]
+        if len(n) != N:
+            raise CertificateError(f"{where}.layer_norm2: expected {N} numbers")
+        for l in range(N):
+            V.truth(f"{where}.layer_norm2[{l}]", n[l], A.spec2_up(Ws[l]), stats)
+        pi = {}
+        want = {(b, a) for a in range(1, N + 1) for b in range(a + 1, N + 1)} - {(N, 1)}
+        rows = V.field(ref, "prod_norm2", where, list)
+        for m_i, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != 3:
+                raise CertificateError(f"{where}.prod_norm2[{m_i}]: expected [b, a, value]")
+            b, a, v = row
+            if (b, a) not in want or (b, a) in pi:
+                raise V.Invalid(f"{where}.prod_norm2[{m_i}]: unexpected partial product ({b}, {a})")
+            pi[(b, a)] = V.num({"x": v}, "x", f"{where}.prod_norm2[{m_i}]")
+        if set(pi) != want:
+            raise V.Invalid(f"{where}.prod_norm2: missing partial products {sorted(want - set(pi))}")
+        prods = {}
+        for a in range(1, N + 1):
+            M, Mr = Ws[a - 1], None
+            for b in range(a + 1, N + 1):
+                M, Mr = A.mm(Ws[b - 1], None, M, Mr)
+                prods[(b, a)] = (M, Mr)
+        for m_i, (b, a) in enumerate(sorted(pi)):
+            V.truth(f"{where}.prod_norm2[{m_i}]", pi[(b, a)], A.spec2_up(*prods[(b, a)]), stats)
+        if N == 1:
+            P, Pr = Ws[0], None
+        else:
+            P, Pr = prods[(N, 1)]
+        Gm, Gr = loss.G_ball(P, Pr)
+        g = V.num(ref, "G_norm2", where)
+        V.truth(f"{where}.G_norm2", g, A.spec2_up(Gm, Gr), stats)
+        drift_max = [V.num({"x": x}, "x", f"{where}.drift_max") for x in V.field(ref, "drift_max", where, list)]
+        step_max = [V.num({"x": x}, "x", f"{where}.step_max") for x in V.field(ref, "step_max", where, list)]
+        if len(drift_max) != N or len(step_max) != N:
+            raise CertificateError(f"{where}: drift_max and step_max need {N} entries")
+        r_block = V.num(ref, "r_block", where)
+        # the block's S3.1 pieces (section 2): the claimed reference norms, widened
+        # by the block's drift, on the ball of radius r_block around each iterate
+        sig = {(l + 1, l + 1): arb(n[l]) for l in range(N)}
+        sig.update({ba: arb(v) for ba, v in pi.items()})
+        moved = V.widen(sig, [arb(x) for x in drift_max])
+        parts_r = V.tube(moved, [arb(r_block)] * N, N)
+        s42_cache = {}
+        its, new_Ws, rounds, steps_l, drifts, gdiffs = V.gd_block(Ws, eta, loss, N, k1 - k0)
+        if any(A.nonfinite(w) for w in new_Ws) or not np.all(np.isfinite(rounds)):
+            raise V.Invalid(f"{pre}segments[{k0}..{k1 - 1}]: the float GD iterates overflow")
+        if strict:
+            rounds = V.strict_rounds(its, its[1:] + [new_Ws], eta, loss, problem, N)
+        for l in range(N):
+            V.truth(f"{where}.drift_max[{l}]", drift_max[l], float(drifts[:, l].max()), stats)
+            V.truth(f"{where}.step_max[{l}]", step_max[l], float(steps_l[:, l].max()), stats)
+        for k in range(k0, k1):
+            seg = segs[k]
+            sw = f"{pre}segments[{k}]"
+            if not isinstance(seg, dict) or seg.get("k") != k:
+                raise V.Invalid(f"{sw}.k: expected {k}")
+            if k in ks_set:
+                iterates[k] = its[k - k0]
+            rnd = V.num(seg, "round", sw)
+            V.truth(f"{sw}.round", rnd, float(rounds[k - k0]), stats)
+            dnorm = V.num(seg, "dnorm", sw)
+            V.truth(f"{sw}.dnorm", dnorm, A.vec_norm_up([float(x) for x in steps_l[k - k0]]), stats)
+            V.truth(f"{where}.r_block (at step {k})", r_block, r_prev, stats)
+            gdiff = V.num(seg, "gdiff", sw)
+            V.truth(f"{sw}.gdiff", gdiff, float(gdiffs[k - k0]), stats)
+            g_k = arb(g) + arb(gdiff)  # >= ||G(theta^_k)||_2
+            mu_r, beta_r = V.num(seg, "mu_r", sw), V.num(seg, "beta_r", sw)
+            mu_r_x, beta_r_x = V.mu_beta(parts_r, g_k, s_G, N)
+            V.truth(f"{sw}.mu_r", mu_r, mu_r_x, stats)
+            V.truth(f"{sw}.beta_r", beta_r, beta_r_x, stats)
+            # S4.5 recursion
+            q = max(A.hi(1 + H * arb(mu_r)), A.hi(H * arb(beta_r) - 1))
+            r_x = A.hi(arb(q) * arb(r_prev) + arb(rnd))
+            r_new = V.num(seg, "r", sw)
+            V.consistent_up(f"{sw}.r", r_new, r_x, stats)
+            # S4.2 while alive
+            has = all(key in seg for key in ("rho", "mu", "beta", "e"))
+            if k < s42_end:
+                if not has:
+                    raise V.Invalid(f"{sw}: missing the S4.2 claims (s42_end = {s42_end})")
+                rho = V.num(seg, "rho", sw)
+                if rho not in s42_cache:
+                    s42_cache[rho] = V.tube(moved, [arb(y) + arb(rho) for y in step_max], N)
+                mu_x, beta_x = V.mu_beta(s42_cache[rho], g_k, s_G, N)
+                mu, beta = V.num(seg, "mu", sw), V.num(seg, "beta", sw)
+                V.truth(f"{sw}.mu", mu, mu_x, stats)
+                V.truth(f"{sw}.beta", beta, beta_x, stats)
+                e_x = A.hi((arb(mu) * H).exp() * (arb(e_prev) + arb(rnd) + H * arb(beta) * arb(dnorm) / 2))
+                e_new = V.num(seg, "e", sw)
+                V.consistent_up(f"{sw}.e", e_new, e_x, stats)
+                stats[0] += 1
+                if not e_new < rho:
+                    raise V.Invalid(f"{sw}.rho: the S4.2 tube is not valid (e = {e_new!r} >= rho = {rho!r})")
+                e_prev = e_new
+                e_claim[k + 1] = e_new
+            elif has or any(key in seg for key in ("rho", "mu", "beta", "e")):
+                raise V.Invalid(f"{sw}: S4.2 claims after s42_end = {s42_end}")
+            r_prev = r_new
+            r_claim[k + 1] = r_new
+        Ws = new_Ws
+    if K in ks:
+        iterates[K] = [w.copy() for w in Ws]
+    if s42_end > K:
+        raise V.Invalid(f"{pre}s42_end: {s42_end} > steps = {K}")
+    return iterates, r_claim, e_claim
 
 
 def _float_loss(Ws, loss, problem) -> float:
