@@ -11,23 +11,44 @@ from typing import Any
 from ._errors import UsageError
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+def check_writable(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, an output path that cannot be written: a folder,
+    a missing or unwritable parent folder (one line, exit 2)."""
     path = Path(path)
+    if str(path) in ("", "."):
+        raise UsageError("the output file name is empty")
     folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is an existing folder; give a file name")
     if not folder.is_dir():
         raise UsageError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path}: folder {folder} is not writable")
+    return path
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write to a temporary file in the target folder, then rename: readers see
+    the old file or the whole new one, never a partial file."""
+    path = check_writable(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError):  # IsADirectoryError (raced), disk full, permissions ...
+            raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
         raise
 
 

@@ -37,7 +37,13 @@ from ._claims import frac_str as _frac_str
 
 SCHEMA = "certify/converge-v1"
 SOURCE = "[derived] EC21 translation (PAPER.md section 4(b)): certified GF convergence + certified GD-GF gap"
-MAX_STEPS = 200_000
+
+
+def _max_steps() -> int:
+    """The GD step budget of one translation (resource limit 'steps', certify._limits)."""
+    from . import _limits
+
+    return int(_limits.get("steps"))
 
 
 def loss_upper_on_ball(problem: Problem, center: np.ndarray, radius: float) -> float:
@@ -156,16 +162,28 @@ class ConvergeResult:
 def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0, progress=None) -> tuple[Fraction, float]:
     """First time ``T`` on a grid where the certified GF loss bound is ``<= eps/2``,
     and that bound.  Raises :class:`UsageError` when not reached by ``t_max``."""
+    from . import _limits
     from ._flow import enclose_flow
 
+    if not (eps > 0) or not math.isfinite(eps):
+        raise UsageError(f"eps must be a finite number > 0, got {eps!r}")
+    if not (t_max > 0):
+        raise UsageError(f"t_max must be > 0, got {t_max!r}")
+    _limits.check("horizon", t_max, "t_max")
     t_end = Fraction(1)
+    done = Fraction(0)  # checkpoints up to here already failed in the previous, shorter enclosure
+    ub = math.inf
     while True:
-        n = max(8, int(8 * t_end))
-        enc = enclose_flow(problem, t_end, checkpoints=n)
+        # grid spacing 1/8 up to t = 16, then at most 128 new checkpoints per round
+        n = max(8, min(int(8 * t_end), int(128 * t_end / max(t_end - done, Fraction(1)))))
+        enc = enclose_flow(problem, t_end, checkpoints=n, max_steps=int(_limits.get("flow-steps")))
         for cp in enc.checkpoints[1:]:
+            if cp.t <= done:
+                continue
             ub = loss_upper_on_ball(problem, np.asarray(cp.center, dtype=np.float64), cp.radius)
             if ub <= eps / 2:
                 return cp.t, ub
+        done = t_end
         if t_end >= t_max:
             raise UsageError(
                 f"gradient flow does not certifiably reach loss <= eps/2 = {eps / 2:g} by t = {t_max:g} "
@@ -184,8 +202,9 @@ def translate(problem: Problem, eps: float, eta: float, t_gf: Fraction | None = 
     if t_gf is None:
         t_gf, _ = gf_time_to_eps(problem, eps)
     K = max(1, math.ceil(t_gf / Fraction(eta)))
-    if K > MAX_STEPS:
-        return None, f"needs K = {K} > {MAX_STEPS} steps"
+    if K > _max_steps():
+        return None, (f"needs K = {K} > {_max_steps()} steps (resource limit 'steps'; raise it with --max-steps "
+                      "or CERTIFY_MAX_STEPS=N)")
     try:
         cert = certify_gap(problem, eta, K, every=K, progress=progress)
     except (BlowUpError, EnclosureError) as e:
@@ -253,7 +272,7 @@ def largest_eta(problem: Problem, eps: float, *, eta0: float = 1e-2, rounds: int
         hi_eta = e
         for _ in range(12):
             e /= 4
-            if math.ceil(t_gf / Fraction(e)) > MAX_STEPS:
+            if math.ceil(t_gf / Fraction(e)) > _max_steps():
                 break
             r = attempt(e)
             if r is not None:

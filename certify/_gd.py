@@ -33,8 +33,20 @@ def check_positive(x, name: str) -> float:
     return v
 
 
+# the validated flow enclosure cannot end a step sooner than 2^-60 time units after it
+# starts (certify._flow); GD iterate k is compared with GF at k eta
+MIN_ETA = 2.0**-60
+
+
 def check_eta(eta) -> float:
-    return check_positive(eta, "eta")
+    """``eta`` as a float in ``[2^-60, inf)``: a smaller step (5e-324 ...) is below
+    the flow enclosure's time resolution (and ``eta * grad`` underflows)."""
+    v = check_positive(eta, "eta")
+    if v < MIN_ETA:
+        raise UsageError(
+            f"eta = {v:.3g} is below the smallest supported step size 2^-60 = {MIN_ETA:.3g}: the flow "
+            "enclosure compared with GD at times k eta cannot resolve steps that short; use eta >= 2^-60")
+    return v
 
 
 def check_steps(steps) -> int:

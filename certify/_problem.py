@@ -423,7 +423,35 @@ def problem_from_dict(spec: Any, name: str = "") -> Problem:
         raise ProblemError("missing", "init")
     weights = _init_weights(spec["init"], dims)
     _check_weights(weights, dims)
+    _check_scale(loss, weights)
     return Problem(dims, loss, weights, name or str(spec.get("name", "")), spec)
+
+
+# the GD runs refuse iterates whose loss exceeds this (certify._gd.BLOWUP_LOSS): a problem
+# that starts there is out of binary64 range for the bounds, not a case of a too large eta
+MAX_INITIAL_LOSS = 1e150
+
+
+def _check_scale(loss, weights) -> None:
+    """Refuse a problem whose initial loss (float64 estimate) is beyond
+    ``MAX_INITIAL_LOSS`` or overflows: its gradient, curvature and Hessian
+    bounds leave the binary64 range, whatever the step size."""
+    with np.errstate(all="ignore"):
+        P = weights[0]
+        for w in weights[1:]:
+            P = w @ P
+        if isinstance(loss, SquareLoss):
+            R = P @ loss.X - loss.Y
+            val = 0.5 * float(np.vdot(R, R)) / loss.m
+        else:
+            D = P - np.asarray(loss.target, dtype=np.float64)
+            val = 0.5 * float(np.vdot(D, D))
+    if not val <= MAX_INITIAL_LOSS:
+        what = f"is about {val:.3g}" if math.isfinite(val) else "overflows binary64"
+        raise TooLargeError(
+            f"problem: the initial loss {what}, beyond {MAX_INITIAL_LOSS:g}: the entries are too large for "
+            "binary64 bounds on the gradient and curvature (whatever the step size); rescale the weights "
+            "and the target/data")
 
 
 def load_problem(source: str | Path | dict | Problem) -> Problem:
@@ -437,25 +465,38 @@ def load_problem(source: str | Path | dict | Problem) -> Problem:
         from ._builtins import builtin_spec
 
         return problem_from_dict(builtin_spec(s[len("builtin:") :]), name=s)
+    from . import _limits
+
     path = Path(s)
+    bad = lambda msg: ProblemError(msg, "problem")  # noqa: E731
     try:
+        if path.is_dir():
+            raise ProblemError(f"{s} is a folder, not a problem file", "problem")
+        if path.exists():
+            size = path.stat().st_size
+            try:
+                _limits.check_text_size(size, s)
+            except _limits.ResourceLimitError as e:
+                raise bad(str(e)) from e
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
         raise ProblemError(f"no such file: {s}", "problem") from e
     except (OSError, UnicodeDecodeError) as e:
-        raise ProblemError(f"cannot read {s}: {e}", "problem") from e
+        raise ProblemError(f"cannot read {s}: {getattr(e, 'strerror', None) or e}", "problem") from e
     if path.suffix.lower() == ".toml":
         import tomllib
 
         try:
-            spec = tomllib.loads(text)
+            spec = _limits.loads_toml(text, s, bad)
         except tomllib.TOMLDecodeError as e:
             raise ProblemError(f"{s} is not valid TOML ({e})", "problem") from e
     else:
         try:
-            spec = json.loads(text, parse_constant=_reject_constant)
+            spec = _limits.loads_json(text, s, bad, parse_constant=_reject_constant)
         except json.JSONDecodeError as e:
             raise ProblemError(f"{s} is not valid JSON ({e.msg} at line {e.lineno})", "problem") from e
+        except ProblemError:
+            raise
         except ValueError as e:
             raise ProblemError(f"{s}: {e}", "problem") from e
     return problem_from_dict(spec, name=str(spec.get("name", path.name)) if isinstance(spec, dict) else "")

@@ -738,6 +738,7 @@ _LIMIT_OPTIONS = {
     "converge": ["steps", "horizon"],
     "curvature": ["horizon", "checkpoints"],
     "conditions": ["horizon", "steps"],
+    "check": ["steps", "flow-steps", "order", "checkpoints"],
 }
 
 

@@ -219,3 +219,118 @@ def test_checker_norms_are_scale_aware(n, seed, scale_exp):
     b = CA.fro_diff_up(x, y)
     if d2 < Fraction(1e300) ** 2:
         assert math.isfinite(b) and tight(b, d2), (b, float(d2) ** 0.5)
+
+
+# ---------------------------------------------------------------- item 4/5: hostile input, one line, exit 2
+
+from certify.cli import main  # noqa: E402
+
+P8 = {"dims": [2, 2, 2], "loss": {"kind": "whitened", "target": [[1.0, 0.5], [-0.25, 0.75]]},
+      "init": {"weights": [[[0.5, 0.1], [0.2, 0.4]], [[0.3, -0.2], [0.1, 0.6]]]}}
+
+
+def _run(argv, capsys):
+    rc = main(argv)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err and len(lines) == 1, err
+    return rc, lines[0]
+
+
+@pytest.fixture
+def p8(tmp_path):
+    path = tmp_path / "p8.json"
+    path.write_text(json.dumps(P8))
+    return str(path)
+
+
+@pytest.mark.parametrize("cmd", [
+    ["flow", "{p}", "--t-end", "0.5", "--checkpoints", "1"],
+    ["gap", "{p}", "--eta", "0.01", "--steps", "10"],
+    ["converge", "{p}", "--eps", "0.5", "--eta", "0.01"],
+])
+def test_out_naming_an_existing_folder(cmd, p8, tmp_path, capsys):
+    """Was IsADirectoryError (exit 3) after all the work; now refused up front."""
+    folder = tmp_path / "outdir"
+    folder.mkdir()
+    rc, line = _run([a.format(p=p8) for a in cmd] + ["--out", str(folder)], capsys)
+    assert rc == 2 and "existing folder" in line
+    assert list(folder.iterdir()) == []
+
+
+def test_atomic_writer_refuses_a_folder_without_leftovers(tmp_path):
+    from certify import UsageError
+    from certify._atomic import write_json_atomic
+
+    (tmp_path / "d").mkdir()
+    with pytest.raises(UsageError, match="existing folder"):
+        write_json_atomic(tmp_path / "d", {"a": 1})
+    assert [p.name for p in tmp_path.iterdir()] == ["d"] and not list((tmp_path / "d").iterdir())
+
+
+def test_deeply_nested_json_problem_and_certificate(tmp_path, capsys):
+    """100,000 nested arrays: was RecursionError (exit 3)."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    rc, line = _run(["flow", str(deep), "--t-end", "1", "--out", str(tmp_path / "f.json")], capsys)
+    assert rc == 2 and "json-depth" in line
+    rc, line = _run(["check", str(deep)], capsys)
+    assert rc == 2 and "json-depth" in line
+    wrapped = tmp_path / "wrapped.json"  # nested 80 deep: within the parser, beyond the limit
+    wrapped.write_text('{"a":' * 80 + "1" + "}" * 80)
+    rc, line = _run(["check", str(wrapped)], capsys)
+    assert rc == 2 and "nested 80 deep" in line
+    toml = tmp_path / "deep.toml"
+    toml.write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    rc, line = _run(["flow", str(toml), "--t-end", "1", "--out", str(tmp_path / "f.json")], capsys)
+    assert rc == 2 and "json-depth" in line
+
+
+def test_huge_integers_in_problem_and_certificate(tmp_path, capsys):
+    """An integer of 5,000 digits: was ValueError (Python's 4,300-digit limit), exit 3."""
+    big = "1" * 5000
+    prob = tmp_path / "big.json"
+    prob.write_text('{"dims": [' + big + ", 1]}")
+    rc, line = _run(["flow", str(prob), "--t-end", "1", "--out", str(tmp_path / "f.json")], capsys)
+    assert rc == 2 and "int-digits" in line
+    cert = tmp_path / "cert.json"
+    cert.write_text('{"schema": "certify/converge-v1", "K": ' + big + "}")
+    rc, line = _run(["check", str(cert)], capsys)
+    assert rc == 2 and "5,000 digits" in line
+    toml = tmp_path / "big.toml"
+    toml.write_text(f"dims = [{big}, 1]\n")
+    rc, line = _run(["flow", str(toml), "--t-end", "1", "--out", str(tmp_path / "f.json")], capsys)
+    assert rc == 2
+
+
+def test_check_refuses_a_flow_order_of_a_million(p8, tmp_path, capsys):
+    out = tmp_path / "g.json"
+    assert main(["gap", p8, "--eta", "0.01", "--steps", "20", "--every", "10", "--out", str(out)]) == 0
+    capsys.readouterr()
+    doc = json.loads(out.read_text())
+    doc["flow"]["order"] = 10**6
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    rc, line = _run(["check", str(bad)], capsys)
+    assert rc == 2 and "'order'" in line and "--max-order" in line
+
+
+def test_tiny_eta_is_refused_with_the_reason(p8, tmp_path, capsys):
+    """--eta 5e-324 gave a spurious 'step size underflow' of the flow enclosure."""
+    rc, line = _run(["gap", p8, "--eta", "5e-324", "--steps", "10", "--out", str(tmp_path / "g.json")], capsys)
+    assert rc == 2 and "smallest supported step size" in line and "underflow" not in line
+    from certify import UsageError, certify_gap, load_problem
+
+    with pytest.raises(UsageError, match="smallest supported step size"):
+        certify_gap(load_problem(P8), 5e-324, 10)
+
+
+@pytest.mark.parametrize("scale", [1e150, 1e200])
+def test_huge_entries_refused_as_too_large_not_as_divergence(scale, tmp_path, capsys):
+    """Entries ~1e150 were refused with 'gradient descent diverged ... try a smaller eta'."""
+    spec = {"dims": [2, 2], "loss": {"kind": "whitened", "target": [[scale, 0.0], [0.0, scale]]},
+            "init": {"weights": [[[1.0, 0.0], [0.0, 1.0]]]}}
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(spec))
+    rc, line = _run(["gap", str(path), "--eta", "1e-3", "--steps", "10", "--out", str(tmp_path / "g.json")], capsys)
+    assert rc == 2 and "initial loss" in line and "smaller eta" not in line

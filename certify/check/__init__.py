@@ -90,6 +90,9 @@ def check_file(path, strict: bool = False) -> CheckReport:
                                  object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as e:
         raise CertificateError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from e
+    from ._precheck import precheck
+
+    precheck(doc)  # steps, flow steps, order, checkpoints within the resource limits
     return check_certificate(doc, strict=strict)
 
 

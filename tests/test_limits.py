@@ -1,0 +1,124 @@
+"""Resource limits (certify/_limits.py, README "Resource limits"): every
+command on a tiny input refuses at once, with exit code 2 and one line on
+stderr naming the limit and how to raise it, or finishes (issue 13, item 5).
+Each case ran unbounded (or crashed) before the limits existed."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from certify.cli import main
+
+P8 = {"dims": [2, 2, 2], "loss": {"kind": "whitened", "target": [[1.0, 0.5], [-0.25, 0.75]]},
+      "init": {"weights": [[[0.5, 0.1], [0.2, 0.4]], [[0.3, -0.2], [0.1, 0.6]]]}}
+
+
+@pytest.fixture
+def p8(tmp_path):
+    path = tmp_path / "p8.json"
+    path.write_text(json.dumps(P8))
+    return str(path)
+
+
+def run(argv, capsys):
+    t0 = time.perf_counter()
+    rc = main(argv)
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err, time.perf_counter() - t0
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+REFUSED = [
+    # (argv after the problem, words the one line must contain)
+    (["flow", "{p}", "--t-end", "1", "--checkpoints", "100000000", "--out", "{o}"], ["'checkpoints'", "--max-checkpoints"]),
+    (["flow", "{p}", "--t-end", "1e300", "--out", "{o}"], ["'horizon'", "--max-horizon", "CERTIFY_MAX_HORIZON"]),
+    (["flow", "{p}", "--t-end", "1", "--backend", "arb", "--prec", "20000", "--out", "{o}"], ["'prec'", "--max-prec"]),
+    (["flow", "{p}", "--t-end", "1", "--order", "5000", "--out", "{o}"], ["'order'", "--max-order"]),
+    (["flow", "{p}", "--t-end", "1", "--order", "3", "--out", "{o}"], ["--order 3", "--order >= 6"]),
+    (["gap", "{p}", "--eta", "1e-3", "--steps", "1000000000", "--out", "{o}"], ["'steps'", "--max-steps"]),
+    (["gap", "{p}", "--eta", "10", "--steps", "1000", "--out", "{o}"], ["'horizon'"]),
+    (["gap", "{p}", "--eta", "1e-3", "--steps", "100000", "--every", "1", "--out", "{o}"], ["'checkpoints'"]),
+    (["converge", "{p}", "--eps", "1e-300", "--t-max", "1e300", "--out", "{o}"], ["'horizon'", "--max-horizon"]),
+    (["conditions", "{p}", "--t-end", "1e300"], ["'horizon'"]),
+    (["conditions", "{p}", "--eta", "1e-9"], ["'steps'"]),
+    (["curvature", "{p}", "--t-end", "1e300"], ["'horizon'"]),
+    (["derive", "--dims", ",".join(["2"] * 61)], ["'derive-depth'", "--max-derive-depth"]),
+    (["demo", "--steps", "1000000000"], ["'steps'"]),
+]
+
+
+@pytest.mark.parametrize("argv, words", REFUSED, ids=[" ".join(a[:1] + a[2:4]) for a, _ in REFUSED])
+def test_refused_at_once_with_one_line(argv, words, p8, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    argv = [a.format(p=p8, o=str(out)) for a in argv]
+    rc, _, err, secs = run(argv, capsys)
+    assert rc == 2, err
+    line = one_line(err)
+    for w in words:
+        assert w in line, line
+    assert secs < 5, secs
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "p8.json"]  # no partial or temporary file
+
+
+def test_env_var_raises_a_limit(p8, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "f.json"
+    argv = ["flow", p8, "--t-end", "1", "--checkpoints", "3", "--out", str(out)]
+    monkeypatch.setenv("CERTIFY_MAX_CHECKPOINTS", "2")
+    rc, _, err, _ = run(argv, capsys)
+    assert rc == 2 and "'checkpoints' = 2" in one_line(err)
+    monkeypatch.setenv("CERTIFY_MAX_CHECKPOINTS", "5")
+    rc, _, err, _ = run(argv, capsys)
+    assert rc == 0 and out.exists()
+
+
+def test_option_raises_a_limit_and_does_not_leak(p8, tmp_path, capsys):
+    out = tmp_path / "f.json"
+    rc, _, err, _ = run(["flow", p8, "--t-end", "1500", "--checkpoints", "1", "--max-horizon", "2000",
+                         "--out", str(out)], capsys)
+    assert rc == 0, err
+    # the override held for that run only
+    rc, _, err, _ = run(["flow", p8, "--t-end", "1500", "--checkpoints", "1", "--out", str(out)], capsys)
+    assert rc == 2 and "'horizon'" in one_line(err)
+
+
+def test_bad_env_value_is_one_line(p8, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CERTIFY_MAX_HORIZON", "lots")
+    rc, _, err, _ = run(["flow", p8, "--t-end", "1", "--out", str(tmp_path / "f.json")], capsys)
+    assert rc == 2 and "CERTIFY_MAX_HORIZON" in one_line(err)
+
+
+def test_converge_tiny_eps_finishes_within_a_minute(p8, tmp_path, capsys):
+    """converge --eps 1e-300 at the largest allowed --t-max: the flow's
+    enclosures are re-evaluated only on new checkpoints (was: 8 per time unit
+    at every doubling, minutes); exit 2 naming eps."""
+    rc, _, err, secs = run(["converge", p8, "--eps", "1e-300", "--eta", "1e-2", "--t-max", "1000",
+                            "--out", str(tmp_path / "c.json")], capsys)
+    assert rc == 2 and "eps" in one_line(err)
+    assert secs < 60, secs
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_api_gf_time_to_eps_checks_the_horizon():
+    from certify import load_problem
+    from certify._converge import gf_time_to_eps
+    from certify._limits import ResourceLimitError
+
+    with pytest.raises(ResourceLimitError, match="horizon"):
+        gf_time_to_eps(load_problem(P8), 1e-3, t_max=1e300)
+
+
+def test_flow_steps_limit_stops_a_long_run(p8, tmp_path, capsys):
+    rc, _, err, secs = run(["flow", p8, "--t-end", "100", "--checkpoints", "1", "--max-flow-steps", "5",
+                            "--out", str(tmp_path / "f.json")], capsys)
+    assert rc == 2 and "maximum number of steps (5)" in one_line(err)
+    assert not (tmp_path / "f.json").exists()
