@@ -39,6 +39,7 @@ from ._claims import frac_str as _frac_str
 
 SCHEMA = "certify/gap-v2"
 DRIFT_FRACTION = 0.02  # a block ends once a layer moved by 2% of its spectral norm
+G_DRIFT_FRACTION = 0.05  # ... or once G moved by 5% of ||G_ref||_2 (||G||_2 <= g_ref + gdiff_k)
 
 
 def _gamma(k: int) -> float:
@@ -460,6 +461,9 @@ def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, p
                     progress("gd", (k + 1) / steps)
                 drift = [x + y for x, y in zip(drift, dl)]
                 if any(d > DRIFT_FRACTION * n for d, n in zip(drift, ref.n)):
+                    break
+                dG = stepper.G - Gs[0]
+                if float(np.vdot(dG, dG)) > (G_DRIFT_FRACTION * ref.g) ** 2:
                     break
             ref.G, ref.eG = Gs[0], eGs[0]
             gdiffs = _gdiffs(Gs, eGs)
