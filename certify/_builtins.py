@@ -43,6 +43,14 @@ _BUILTINS: dict[str, dict] = {
         "loss": {"kind": "square", "dataset": "digits", "samples": 1000},
         "init": {"scheme": "xavier", "scale": 1.0, "seed": 0},
     },
+    # The paper's exact network size, 784-50-50-10 (42,200 parameters): the same
+    # 1000 digits upsampled from 8x8 to 28x28 (MNIST's input size) by linear
+    # interpolation with dyadic weights (certify._problem.upsample_matrix), / 16.
+    "paper-784": {
+        "dims": [784, 50, 50, 10],
+        "loss": {"kind": "square", "dataset": "digits28", "samples": 1000},
+        "init": {"scheme": "xavier", "scale": 1.0, "seed": 0},
+    },
     # A bounded saddle escape (PAPER.md section 2): depth 2, started next to the
     # strict saddle at 0, where lambda_min(Hf) = -1; GD must resolve the
     # exponential escape, so its step must be small in exp(int m).

@@ -31,7 +31,7 @@ MAX_DEPTH = 64
 
 LOSS_KINDS = ("whitened", "square")
 SCHEMES = ("balanced", "gaussian", "xavier")
-DATASETS = ("diabetes", "digits")
+DATASETS = ("diabetes", "digits", "digits28")
 
 
 # --------------------------------------------------------------------------
@@ -93,9 +93,18 @@ class SquareLoss:
 
 
 def _fmpq_mat(a: np.ndarray):
-    from flint import fmpq, fmpq_mat
+    from flint import fmpq, fmpq_mat, fmpz_mat
 
+    a = np.asarray(a, dtype=np.float64)
     rows, cols = a.shape
+    # dyadic data with a small common denominator 2^e (pixels / 16, upsampled): one
+    # exact integer matrix instead of rows * cols Fraction conversions
+    for e in (0, 4, 8, 12, 16, 24, 32):
+        scaled = a * 2.0**e  # exact (a power of two), unless it overflows
+        if np.all(np.isfinite(scaled)) and np.all(np.abs(scaled) < 2.0**53) and np.all(scaled == np.round(scaled)):
+            Z = fmpz_mat([[int(v) for v in row] for row in scaled.astype(np.int64).tolist()])
+            return fmpq_mat(Z) / fmpq(2**e)
+    out = fmpq_mat(rows, cols)
     out = fmpq_mat(rows, cols)
     for i in range(rows):
         for j in range(cols):
@@ -266,6 +275,21 @@ def check_size(dims: Sequence[int], m: int = 0) -> None:
         )
 
 
+def upsample_matrix(n: int, m: int) -> np.ndarray:
+    """``R`` (``m x n``): linear interpolation from ``n`` to ``m`` equally spaced
+    samples (output ``i`` at input position ``i (n-1)/(m-1)``), weights rounded
+    to multiples of 1/16 so that upsampled pixels stay exact dyadic doubles.
+    ``digits28`` images are ``R img R^T`` for the 8x8 digits (then / 16)."""
+    R = np.zeros((m, n))
+    for i in range(m):
+        x = Fraction(i * (n - 1), m - 1)
+        a = min(int(x), n - 2)
+        w = Fraction(round((x - a) * 16), 16)
+        R[i, a] += float(1 - w)
+        R[i, a + 1] += float(w)
+    return R
+
+
 def load_dataset(name: str, samples: int, d0: int, dN: int) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled datasets (no download).  Returns ``X`` (d_0 x m)
     and ``Y`` (d_N x m).
@@ -273,6 +297,8 @@ def load_dataset(name: str, samples: int, d0: int, dN: int) -> tuple[np.ndarray,
     ``diabetes``: 10 standardised features (mean 0, variance 1 over the
     chosen samples), target centred and scaled to unit variance.
     ``digits``: 64 pixels divided by 16, one-hot targets over 10 classes.
+    ``digits28``: the same images upsampled to 28 x 28 (784 pixels, the
+    paper's MNIST input size) by :func:`upsample_matrix`, then divided by 16.
     """
     if name == "diabetes":
         from sklearn.datasets import load_diabetes
@@ -280,12 +306,16 @@ def load_dataset(name: str, samples: int, d0: int, dN: int) -> tuple[np.ndarray,
         data = load_diabetes(scaled=False)
         X, y = data.data.astype(np.float64), data.target.astype(np.float64)
         total, nfeat, nout = X.shape[0], 10, 1
-    elif name == "digits":
+    elif name in ("digits", "digits28"):
         from sklearn.datasets import load_digits
 
         data = load_digits()
         X, y = data.data.astype(np.float64), data.target
         total, nfeat, nout = X.shape[0], 64, 10
+        if name == "digits28":
+            R = upsample_matrix(8, 28)
+            X = np.einsum("ia,nab,jb->nij", R, X.reshape(-1, 8, 8), R).reshape(-1, 784)
+            nfeat = 784
     else:
         raise ProblemError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}", "loss.dataset")
     if samples > total:

@@ -541,10 +541,16 @@ def _check_flow(flow, problem, loss, s_G, eta_q, K, ks, cps, N, n_params, stats,
 
 
 def _check_converge(doc: dict, stats, strict: bool) -> dict:
-    """``certify/converge-v1``: the embedded gap certificate in full, then the
-    loss bounds on the two balls with the checker's own box evaluation."""
+    """``certify/converge-v1``: the shape (JSON Schema ``schemas/converge-v1.json``:
+    no field the schema does not name, anywhere; the statement and source are
+    its constants), the embedded gap certificate in full, then the loss bounds
+    on the two balls with the checker's own box evaluation."""
     from flint import arb
 
+    from . import _converge_check as CC
+
+    stats[0] += 1
+    CC.validate(doc, V.Invalid)
     eps = V.num(doc, "eps", "certificate")
     eta = V.num(doc, "eta", "certificate")
     K = V.integer(doc, "K", "certificate", 1)
