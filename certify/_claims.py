@@ -18,7 +18,7 @@ TINY = 2.0**-1060
 CLAIM_DIGITS = 12
 # every claim carries this relative margin before the 12-digit outward rounding,
 # so that a re-derivation whose last bits differ (another BLAS, Arb instead of
-# float mid-rad) still confirms it (schemas/gap-v1.md, section 0)
+# float mid-rad) still confirms it (schemas/gap-v2.md, section 0)
 CLAIM_MARGIN = Decimal("1e-10")
 _F_UP, _F_DOWN = 1 + CLAIM_MARGIN, 1 - CLAIM_MARGIN
 _UP = Context(prec=CLAIM_DIGITS, rounding=ROUND_CEILING)

@@ -215,7 +215,7 @@ def enclose_flow(
     radius)`` reports enclosures at arbitrary times inside steps.  Raises
     :class:`EnclosureError` when the tube cannot be validated.  ``slack``
     multiplies the rounding-dominated claims (defect, re-centering): 2 in
-    certificates that another implementation re-derives (gap-v1), 1 where
+    certificates that another implementation re-derives (gap-v2), 1 where
     nobody re-derives them (a tighter radius).
     """
     from .arith import get_context

@@ -1,6 +1,6 @@
-"""Certified GD-vs-GF gap (SPEC S4.2, S4.4, S4.5) and the ``certify/gap-v1`` certificate.
+"""Certified GD-vs-GF gap (SPEC S4.2, S4.4, S4.5) and the ``certify/gap-v2`` certificate.
 
-The claims and their formulas are specified in ``certify/schemas/gap-v1.md``
+The claims and their formulas are specified in ``certify/schemas/gap-v2.md``
 (the contract with the independent checker ``certify check``); section
 numbers below refer to it.
 

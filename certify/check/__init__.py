@@ -1,11 +1,11 @@
-"""The independent checker of ``certify/gap-v1`` certificates (the trusted kernel).
+"""The independent checker of ``certify/gap-v2`` certificates (the trusted kernel).
 
 It shares only the problem loader with the producer; the float GD iterates,
 every rounding bound, spectral bound, S3.1 tube bound, Taylor model, Gronwall
 and recursion replay are re-derived here with the checker's own arithmetic
 (``_arith``: entrywise float64 mid-rad with a-posteriori bounds, python-flint
 ``arb`` scalars).  What each claim means and how it is confirmed is fixed by
-``certify/schemas/gap-v1.md``.
+``certify/schemas/gap-v2.md``.
 
 >>> from certify.check import check_file            # doctest: +SKIP
 >>> rep = check_file("certify-demo/gap.json")        # doctest: +SKIP
@@ -97,7 +97,7 @@ def check_file(path, strict: bool = False) -> CheckReport:
 
 
 def check_certificate(doc, strict: bool = False) -> CheckReport:
-    """Re-verify every claim of a ``certify/gap-v1`` document (never modifies it).
+    """Re-verify every claim of a ``certify/gap-v2 (or distance-v1, converge-v1)`` document (never modifies it).
     ``strict``: the rounding bound of every GD step from an Arb enclosure of
     the exact step, the flow's Taylor-model products in Arb balls (instead of
     float mid-rad a-posteriori bounds), all scalar recursions in Arb at 256
@@ -208,7 +208,7 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
     claims = V.field(doc, "claims", "certificate", dict)
     stats[0] += 1
     if claims.get("statement") != STATEMENT:
-        raise V.Invalid("claims.statement: not the statement of certify/gap-v1 (the checker confirms only that one)")
+        raise V.Invalid("claims.statement: not the statement of certify/gap-v2 (the checker confirms only that one)")
     cps = V.field(claims, "checkpoints", "claims", list)
     segs = V.field(doc, "segments", "certificate", list)
     refs = V.field(doc, "refs", "certificate", list)

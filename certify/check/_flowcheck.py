@@ -1,4 +1,4 @@
-"""The checker's verification of the GF enclosure (schemas/gap-v1.md, section 4).
+"""The checker's verification of the GF enclosure (schemas/gap-v2.md, section 4).
 
 For each flow step the checker rebuilds the float candidate through its own
 center (the op order the contract prescribes, so that centers agree bit for

@@ -1,4 +1,4 @@
-"""Re-verification of a ``certify/gap-v1`` certificate (certify/schemas/gap-v1.md).
+"""Re-verification of a ``certify/gap-v2`` certificate (certify/schemas/gap-v2.md).
 
 Everything here is the checker's own code: it shares only the problem loader
 with the producer.  Each claim is confirmed in one of two ways:
