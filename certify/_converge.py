@@ -33,7 +33,6 @@ import numpy as np
 from ._claims import claim_up, hi
 from ._errors import BlowUpError, EnclosureError, UsageError
 from ._problem import Problem, SquareLoss
-from ._claims import frac_str as _frac_str
 
 SCHEMA = "certify/converge-v1"
 SOURCE = "[derived] EC21 translation (PAPER.md section 4(b)): certified GF convergence + certified GD-GF gap"
@@ -133,30 +132,36 @@ class ConvergeResult:
     acgh19_reason: str = ""
 
     def to_json(self) -> dict:
-        gap = self.gap.to_json()
+        """The ``certify/converge-v1`` certificate: only fields the checker
+        re-derives (schema ``certify/schemas/converge-v1.json``).  The search
+        record (``trials``), ACGH19's bound and ``t_gf`` are reported by the
+        CLI, not certified, and so not written."""
+        from ._claims import provenance
+
+        schema = _contract()
         return {
             "schema": SCHEMA,
-            "source": SOURCE,
+            "source": schema["properties"]["source"]["const"],
             "eps": self.eps,
             "eta": self.eta,
             "K": self.K,
             "claims": {
-                "statement": (
-                    "exact-arithmetic gradient descent with step eta from the problem's initial point has loss "
-                    "<= eps at step K: the gradient flow's loss at time K eta is <= gf_loss_upper <= eps/2 and "
-                    "||theta_K - theta(K eta)|| <= gap_upper, so theta_K lies in the ball of radius "
-                    "ball_radius around the flow's enclosure center, on which the loss is <= gd_loss_upper <= eps"
-                ),
+                "statement": schema["properties"]["claims"]["properties"]["statement"]["const"],
                 "gf_loss_upper": self.gf_loss_upper,
                 "gd_loss_upper": self.gd_loss_upper,
                 "ball_radius": self.ball_radius,
-                "t_gf_exact": _frac_str(self.t_gf),
             },
-            "search": [{"eta": e, "ok": ok, "reason": why} for e, ok, why in self.trials],
-            "acgh19": {"source": "[ACGH19] Theorem 1", "eta_max": self.acgh19_eta, "note": self.acgh19_reason},
-            "gap": gap,
+            "gap": self.gap.to_json(),
+            "provenance": provenance(),
         }
 
+
+def _contract() -> dict:
+    """The converge-v1 JSON Schema (the statement and source are its constants)."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("certify").joinpath("schemas", "converge-v1.json").read_text("utf-8"))
 
 
 def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0, progress=None) -> tuple[Fraction, float]:

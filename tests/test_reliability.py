@@ -334,3 +334,126 @@ def test_huge_entries_refused_as_too_large_not_as_divergence(scale, tmp_path, ca
     path.write_text(json.dumps(spec))
     rc, line = _run(["gap", str(path), "--eta", "1e-3", "--steps", "10", "--out", str(tmp_path / "g.json")], capsys)
     assert rc == 2 and "initial loss" in line and "smaller eta" not in line
+
+
+# ---------------------------------------------------------------- item 2: converge-v1 statement and fields
+
+import copy  # noqa: E402
+
+from certify.check import check_certificate  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def converge_doc():
+    from certify import load_problem
+    from certify._atomic import dumps_json
+    from certify._converge import translate
+
+    res, why = translate(load_problem(P8), 0.1, 0.01)
+    assert res is not None, why
+    return json.loads(dumps_json(res.to_json()))
+
+
+def test_shipped_converge_schema_is_a_valid_json_schema_and_the_producers_contract(converge_doc):
+    import jsonschema
+
+    from certify._converge import SOURCE
+    from certify.check import _converge_check as CC
+
+    jsonschema.Draft202012Validator.check_schema(CC.schema())
+    assert CC.source() == SOURCE == converge_doc["source"]
+    assert CC.statement() == converge_doc["claims"]["statement"]
+    jsonschema.Draft202012Validator(CC.schema()).validate(converge_doc)  # plain jsonschema agrees
+    assert check_certificate(converge_doc).valid
+
+
+def _set(path, value):
+    def mut(d):
+        *head, last = path
+        for k in head:
+            d = d[k]
+        d[last] = value
+    return mut
+
+
+def _delete(path):
+    def mut(d):
+        *head, last = path
+        for k in head:
+            d = d[k]
+        del d[last]
+    return mut
+
+
+FALSIFIED = {
+    "stronger statement": _set(["claims", "statement"],
+                               "exact-arithmetic gradient descent with ANY step eta' <= 10 eta from the problem's "
+                               "initial point has loss <= eps at EVERY step k >= K"),
+    "statement deleted": _delete(["claims", "statement"]),
+    "source fabricated": _set(["source"], "[ACGH19] Theorem 1"),
+    "search fabricated": _set(["search"], [{"eta": 10.0, "ok": True, "reason": "ok"}]),
+    "acgh19 eta_max fabricated": _set(["acgh19"], {"source": "[ACGH19] Theorem 1", "eta_max": 1e3, "note": ""}),
+    "t_gf_exact fabricated": _set(["claims", "t_gf_exact"], "1/1000"),
+    "unknown key in a gap checkpoint": _set(["gap", "claims", "checkpoints", 0, "gap_upper_strict"], 1e-30),
+    "unknown key in a segment": _set(["gap", "segments", 5, "tight"], True),
+    "unknown key in a flow step": _set(["gap", "flow", "steps", 0, "mu_strict"], 0.0),
+    "unknown key in the loss": _set(["gap", "problem", "loss", "eps_loss"], 0.0),
+    "unknown key in claims": _set(["claims", "gd_loss_upper_any_k"], 0.0),
+    "gap statement changed": _set(["gap", "claims", "statement"], "anything"),
+    "gap lemmas changed": _set(["gap", "claims", "lemmas"], ["S4.2"]),
+    "partial gap": _set(["gap", "partial"], {"requested_steps": 10**5, "stopped_at_step": 151, "reason": "x"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FALSIFIED))
+def test_converge_v1_fabricated_or_changed_fields_are_not_valid(name, converge_doc):
+    """Each gave VALID before (the checker read only eps, eta, K, the three
+    bounds and the gap); now INVALID naming the field, or malformed (exit 2)."""
+    from certify import CertificateError
+
+    bad = copy.deepcopy(converge_doc)
+    FALSIFIED[name](bad)
+    try:
+        rep = check_certificate(bad)
+    except CertificateError as e:
+        assert "statement" in str(e) or "malformed" in str(e)
+        return
+    assert not rep.valid, name
+    assert "certificate" in rep.failures[0]
+
+
+def test_converge_cli_refuses_a_fabricated_statement(converge_doc, tmp_path, capsys):
+    bad = copy.deepcopy(converge_doc)
+    bad["claims"]["statement"] = bad["claims"]["statement"].replace("at step K", "at every step k >= K")
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    assert main(["check", str(path)]) == 1
+    assert "claims.statement" in capsys.readouterr().out
+
+
+def test_converge_schema_fast_path_agrees_with_plain_jsonschema(converge_doc):
+    """The conservative fast path for long arrays changes speed, not verdicts:
+    on many single-field mutations the accelerated validator and plain
+    jsonschema agree on valid / not valid."""
+    import jsonschema
+
+    from certify.check import _converge_check as CC
+
+    plain = jsonschema.Draft202012Validator(CC.schema())
+    fast = CC._validator()
+    rng = np.random.default_rng(0)
+    values = [None, True, 0, -1, 1.5, -0.5, "x", "0x1.8p+0", [], {}, [1.0], 3.0]
+    seg_keys = sorted(converge_doc["gap"]["segments"][0])
+    for i in range(150):
+        bad = copy.deepcopy(converge_doc)
+        where = rng.integers(4)
+        v = values[rng.integers(len(values))]
+        if where == 0:
+            bad["gap"]["segments"][int(rng.integers(len(bad["gap"]["segments"])))][seg_keys[rng.integers(len(seg_keys))]] = v
+        elif where == 1:
+            bad["gap"]["flow"]["steps"][0][sorted(bad["gap"]["flow"]["steps"][0])[rng.integers(10)]] = v
+        elif where == 2:
+            bad["gap"]["problem"]["init"]["weights"][0][0][0] = v
+        else:
+            bad["gap"]["claims"]["checkpoints"][-1]["theta_hex"][0] = v
+        assert plain.is_valid(bad) == (not list(fast.iter_errors(bad))), (where, v)

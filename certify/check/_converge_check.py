@@ -1,0 +1,179 @@
+"""The shape of a ``certify/converge-v1`` certificate: the JSON Schema shipped
+in ``certify/schemas/converge-v1.json`` (validated with the ``jsonschema``
+library), every object closed (``additionalProperties: false``), the
+statement and the source tag constants of the schema.  The numbers are then
+re-derived by :func:`certify.check._check_converge`.
+
+A violation is reported as
+
+- *invalid* (exit 1) when the certificate claims something the checker does
+  not confirm: a different statement or source, or a field the schema does not
+  have (a fabricated claim: ``search``, ``acgh19``, ``t_gf_exact`` or
+  ``gap_upper_strict`` inside a checkpoint ...);
+- *malformed* (exit 2, :class:`certify.CertificateError`) otherwise (a
+  missing field, a string where a number belongs ...).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+from .._errors import CertificateError
+
+SCHEMA_NAME = "certify/converge-v1"
+
+# fields earlier producers wrote that no checker can re-derive from the certificate
+_REFUSED = {
+    "search": "a search record (which trial step sizes were or were not certified) cannot be re-verified "
+              "from the certificate",
+    "acgh19": "ACGH19 Theorem 1's step-size bound is not re-derived by the checker (certify conditions "
+              "reports it with its own margins)",
+    "t_gf_exact": "the time at which the flow first reached eps/2 is a search result, not a checkable claim "
+                  "(the claim is the flow's loss at K eta)",
+}
+
+
+@lru_cache(maxsize=None)
+def schema() -> dict:
+    """The converge-v1 JSON Schema shipped with the package."""
+    text = resources.files("certify").joinpath("schemas", "converge-v1.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+_SIMPLE_KEYS = {"type", "minimum", "exclusiveMinimum", "pattern", "const", "properties", "additionalProperties",
+                "required", "items", "minItems", "maxItems", "description"}
+
+
+def _fast_ok(sub: dict, x, cache: dict) -> bool:
+    """True only if ``x`` certainly satisfies the subschema ``sub`` (a
+    conservative fast path for long homogeneous arrays: segments, flow steps,
+    matrices, hex vectors).  False means "not sure": jsonschema decides."""
+    if not isinstance(sub, dict) or not set(sub) <= _SIMPLE_KEYS:
+        return False
+    t = sub.get("type")
+    types = t if isinstance(t, list) else [t] if t is not None else []
+    if "const" in sub:
+        c = sub["const"]
+        if isinstance(c, str):
+            return type(x) is str and x == c
+        if isinstance(c, list) and all(type(v) is str for v in c):
+            return type(x) is list and all(type(v) is str for v in x) and x == c
+        return False
+    if not types:
+        return False
+    for ty in types:
+        if ty == "null" and x is None:
+            return True
+        if ty == "number" and type(x) in (int, float) or ty == "integer" and type(x) is int:
+            if "minimum" in sub and not x >= sub["minimum"]:
+                return False
+            if "exclusiveMinimum" in sub and not x > sub["exclusiveMinimum"]:
+                return False
+            return True
+        if ty == "string" and type(x) is str:
+            if "pattern" in sub:
+                rx = cache.get(sub["pattern"])
+                if rx is None:
+                    import re
+
+                    rx = cache[sub["pattern"]] = re.compile(sub["pattern"])
+                return rx.search(x) is not None
+            return True
+        if ty == "array" and type(x) is list:
+            if not sub.get("minItems", 0) <= len(x) <= sub.get("maxItems", len(x)):
+                return False
+            items = sub.get("items")
+            return items is None or all(_fast_ok(items, v, cache) for v in x)
+        if ty == "object" and type(x) is dict:
+            props = sub.get("properties", {})
+            if sub.get("additionalProperties", True) is not False or not set(x) <= set(props):
+                return False
+            if not set(sub.get("required", ())) <= set(x):
+                return False
+            return all(_fast_ok(props[k], v, cache) for k, v in x.items())
+    return False
+
+
+@lru_cache(maxsize=None)
+def _validator():
+    """Draft 2020-12 with one change of speed, not of meaning: ``items``
+    first tries the conservative fast path on each element and leaves to
+    jsonschema every element it is not sure about (200,000 segments: seconds,
+    not a minute)."""
+    import jsonschema
+    from jsonschema import validators
+
+    base = jsonschema.Draft202012Validator  # the shipped schema itself: checked by tests/test_reliability.py
+    default_items = base.VALIDATORS["items"]
+    cache: dict = {}
+
+    def items(validator, sub, instance, sch):
+        if "prefixItems" in sch or not validator.is_type(instance, "array"):
+            yield from default_items(validator, sub, instance, sch)
+            return
+        for i, x in enumerate(instance):
+            if not _fast_ok(sub, x, cache):
+                yield from validator.descend(x, sub, path=i)
+
+    cls = validators.extend(base, {"items": items})
+    return cls(schema())
+
+
+def statement() -> str:
+    """The one statement a converge-v1 certificate may make (the schema's constant)."""
+    return schema()["properties"]["claims"]["properties"]["statement"]["const"]
+
+
+def source() -> str:
+    return schema()["properties"]["source"]["const"]
+
+
+def _where(path) -> str:
+    out = "certificate"
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def validate(doc, invalid) -> None:
+    """Raise ``invalid(message)`` (a claim not confirmed) or :class:`CertificateError`
+    (malformed) on the first violation of the schema; ``invalid`` is the
+    checker's exception class for failed claims."""
+    import jsonschema
+
+    errors = list(_validator().iter_errors(doc))
+    if not errors:
+        return
+    err = jsonschema.exceptions.best_match(errors)
+    # an unexpected key anywhere is reported by name (fabricated claims are the point of the schema)
+    extra = [e for e in errors if e.validator == "additionalProperties"]
+    deep = [e for e in _all_errors(errors) if e.validator == "additionalProperties"]
+    if extra or deep:
+        e = (extra or deep)[0]
+        keys = sorted(set(e.instance) - set(e.schema.get("properties", {})))
+        path = list(e.absolute_path)
+        where = _where(path)
+        why = "; ".join(f"{k}: {_REFUSED[k]}" for k in keys
+                        if (path == [] and k in ("search", "acgh19")) or (path == ["claims"] and k == "t_gf_exact"))
+        raise invalid(f"{where}: unknown field(s) {', '.join(map(repr, keys))}: not part of {SCHEMA_NAME}, "
+                      "the checker confirms no claim it does not re-derive" + (f" ({why})" if why else ""))
+    consts = [e for e in _all_errors(errors) if e.validator == "const"]
+    if consts:
+        e = consts[0]
+        raise invalid(f"{_where(e.absolute_path)}: differs from the {SCHEMA_NAME} schema's constant (the checker "
+                      "confirms only that one)")
+    nots = [e for e in errors if e.validator == "not"]
+    if nots:
+        raise invalid(f"{_where(nots[0].absolute_path)}: a partial gap certificate does not support the "
+                      f"{SCHEMA_NAME} statement (which needs the gap at step K)")
+    raise CertificateError(f"{_where(err.absolute_path)}: malformed ({err.message[:200]})")
+
+
+def _all_errors(errors):
+    stack = list(errors)
+    while stack:
+        e = stack.pop(0)
+        yield e
+        stack.extend(e.context or [])
