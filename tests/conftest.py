@@ -6,13 +6,25 @@ import mpmath
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Hypothesis profiles, chosen by CERTIFY_HYPOTHESIS_PROFILE (default "ci"):
+# - "ci": part of the normal run (each property's own small budget);
+# - "campaign": the soundness campaign (README "Soundness campaign"): every
+#   other property runs 2000 examples; tests/test_soundness.py runs its
+#   per-property campaign counts (>= 10^5 examples in total), scaled by
+#   CERTIFY_CAMPAIGN_FRACTION for a measured sample.  Shard it with
+#   pytest-xdist (``-n auto``).
+PROFILES = ("ci", "campaign")
 settings.register_profile(
     "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.register_profile(
-    "campaign", deadline=None, max_examples=2000, suppress_health_check=[HealthCheck.too_slow]
+    "campaign", deadline=None, max_examples=2000, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
-settings.load_profile(os.environ.get("CERTIFY_HYPOTHESIS_PROFILE", "ci"))
+_profile = os.environ.get("CERTIFY_HYPOTHESIS_PROFILE", "ci")
+if _profile not in PROFILES:
+    raise pytest.UsageError(f"CERTIFY_HYPOTHESIS_PROFILE={_profile!r}: choose one of {', '.join(PROFILES)}")
+settings.load_profile(_profile)
 
 
 @pytest.fixture(autouse=True)
