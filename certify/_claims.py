@@ -37,6 +37,51 @@ def claim_up(x: float) -> float:
     return f
 
 
+def claim_up_array(x: np.ndarray) -> np.ndarray:
+    """:func:`claim_up` for arrays without Decimal (hot paths): a float >= the
+    12-significant-digit decimal ceiling of ``x (1 + 1e-10)`` computed in
+    binary64, possibly one unit of the 12th digit above :func:`claim_up`'s
+    value (so still within the checker's consistency band, gap-v2.md
+    section 0).  Non-positive or non-finite entries go through :func:`claim_up`."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    good = np.isfinite(x) & (x > 0) & (x < 1e300) & (x > 1e-300)
+    if np.any(~good):
+        out[~good] = [claim_up(float(v)) for v in x[~good]]
+    v = np.nextafter(x[good] * _ONE_UP, np.inf)  # >= x (1 + 1e-10)
+    e = np.floor(np.log10(v))
+    for _ in range(2):  # make ceil(v scale) a 12-digit integer
+        scale = 10.0 ** (11 - e)
+        n = np.ceil(v * scale)
+        e = np.where(n < 1e11, e - 1, np.where(n >= 1e12, e + 1, e))
+    scale = 10.0 ** (11 - e)
+    c = np.ceil(v * scale) / scale
+    for _ in range(4):
+        c = np.where(c < v, np.nextafter(c, np.inf), c)
+    out[good] = c
+    return out
+
+
+def claim_up_fast(x: float) -> float:
+    """:func:`claim_up_array` for one float (the same operations, in ``math``)."""
+    if not (1e-300 < x < 1e300):
+        return claim_up(x)
+    v = math.nextafter(x * _ONE_UP, math.inf)
+    e = math.floor(math.log10(v))
+    for _ in range(2):
+        n = math.ceil(v * 10.0 ** (11 - e))
+        e = e - 1 if n < 1e11 else (e + 1 if n >= 1e12 else e)
+    scale = 10.0 ** (11 - e)
+    c = math.ceil(v * scale) / scale
+    for _ in range(4):
+        if c < v:
+            c = math.nextafter(c, math.inf)
+    return c
+
+
+_ONE_UP = float(np.nextafter(1.0 + 1e-10, np.inf))
+
+
 def claim_down(x: float) -> float:
     """The largest 12-significant-digit decimal <= ``x (1 - 1e-10)`` (``x >= 0``),
     as a float <= it."""
@@ -63,24 +108,6 @@ def fro_up(X: np.ndarray) -> float:
     v = X.ravel()
     s = up(float(v @ v), v.size + 1)
     return math.nextafter(math.sqrt(s), math.inf)
-
-
-class FroNorms:
-    """:func:`fro_up` of a fixed list of array shapes with three numpy calls
-    (each sum of squares has ``size`` products: ``size + 1`` roundings on any
-    path; the inflation of :func:`up` is applied elementwise)."""
-
-    def __init__(self, mats):
-        sizes = np.array([m.size for m in mats])
-        self.starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        self.factor = 1.0 + 2.0 * (sizes + 3) * U
-        self.add = 2.0 * (sizes + 3) * TINY
-
-    def __call__(self, mats) -> list:
-        flat = np.concatenate([m.ravel() for m in mats])
-        ss = np.add.reduceat(flat * flat, self.starts)
-        out = np.sqrt(ss * self.factor + self.add)
-        return np.nextafter(out, np.inf).tolist()
 
 
 def hi(a) -> float:

@@ -147,13 +147,14 @@ class _Model:
             self.Sxx = ctx.matrix(fmpq_to_fractions(Sxx))
             self.Syx = ctx.matrix(fmpq_to_fractions(Syx))
             self.sxx_f = self.Sxx.norm_f_upper()
-            self.sxx_2 = spectral_upper(self.Sxx)
+            from ._gap import data_bounds
+
+            self.sxx_2 = data_bounds(problem)[0]  # claimed >= ||Sxx||_2, once per problem
             fs = loss.float_stats
             self.Sxx_approx, self.Syx_approx = fs[0], fs[1]
-            from ._gap import _exact_diff_norm_up
+            from ._gap import stat_errors
 
-            self.e_sxx = _exact_diff_norm_up(fs[0], fmpq_to_fractions(Sxx))
-            self.e_syx = _exact_diff_norm_up(fs[1], fmpq_to_fractions(Syx))
+            self.e_sxx, self.e_syx = stat_errors(problem)
             self.n_sxx = fro_up(fs[0])
         else:
             self.Phi = ctx.matrix(np.asarray(loss.target, dtype=np.float64))

@@ -19,6 +19,7 @@ Operation bounds (``|.|`` entrywise, ``C`` the computed midpoint):
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -37,8 +38,23 @@ def _gamma(k: int) -> float:
 
 def _finite(*arrs):
     for a in arrs:
-        if a is not None and not np.all(np.isfinite(a)):
+        # a finite sum proves every entry finite; otherwise look entrywise (a sum of
+        # large finite entries may overflow)
+        if a is not None and not math.isfinite(float(np.sum(a))) and not np.all(np.isfinite(a)):
             raise BlowUpError("overflow in float64 ball arithmetic: values too large for binary64")
+
+
+@functools.lru_cache(maxsize=256)
+def _scalar(s) -> tuple[float, float]:
+    """``(sf, es)``: the nearest double to the rational ``s`` and an upper bound
+    of ``|sf - s|`` (cached: a Horner evaluation multiplies by one ``s`` many times)."""
+    q = Fraction(s)
+    try:
+        sf = float(q)  # correctly rounded
+    except OverflowError as e:
+        raise BlowUpError("overflow in float64 ball arithmetic: scalar beyond binary64") from e
+    d = abs(Fraction(sf) - q)
+    return sf, (math.nextafter(float(d), math.inf) if d else 0.0)
 
 
 class F64Mat:
@@ -102,13 +118,7 @@ class F64Mat:
         if isinstance(s, (int, np.integer)) and abs(int(s)) <= 2**53:
             sf, es = float(s), 0.0
         elif isinstance(s, Fraction) or isinstance(s, (int, np.integer)):
-            q = Fraction(s)
-            try:
-                sf = float(q)  # correctly rounded
-            except OverflowError as e:
-                raise BlowUpError("overflow in float64 ball arithmetic: scalar beyond binary64") from e
-            d = abs(Fraction(sf) - q)
-            es = math.nextafter(float(d), math.inf) if d else 0.0
+            sf, es = _scalar(s)
         else:
             sf, es = float(s), 0.0
         with np.errstate(over="ignore", invalid="ignore"):
