@@ -269,15 +269,14 @@ def enclose_flow(
                     None, float(t), "step size underflow: the GF tube cannot be validated (curvature too "
                     "adverse, or the flow blows up)", "try a higher --prec or a shorter horizon")
             e1, delta, mu, rho = step
-            coeffs = stepper.ball_coeffs()
             h_next = h
             # intermediate evaluations inside this step
             while ev_i < len(evals) and evals[ev_i] <= t + h:
                 s = evals[ev_i] - t
-                yb = _horner(coeffs, s)
+                yb = stepper.evaluate(s)
                 on_eval(evals[ev_i], yb, e1)
                 ev_i += 1
-            yb = _horner(coeffs, h)
+            yb = stepper.evaluate(h)
             new_centers = [b.center() for b in yb]
             jump = claim_up(model.slack * _vec_norm_up([(b - c).norm_f_upper() for b, c in zip(yb, new_centers)]))
             e_new = claim_up(_up(e1 + jump, 1))
@@ -395,6 +394,10 @@ class _BallStep:
     def ball_coeffs(self):
         return self.coeffs
 
+    def evaluate(self, s: Fraction):
+        """``y(s)`` per layer as balls."""
+        return _horner(self.coeffs, s)
+
     def choose_step(self, prec_bits: int) -> Fraction:
         scale = 1.0 + math.sqrt(sum(c.norm_f_upper() ** 2 for c in self.centers))
         n = [math.sqrt(sum(layer[i].norm_f_upper() ** 2 for layer in self.coeffs)) for i in (self.p - 1, self.p)]
@@ -497,6 +500,31 @@ class _FloatStep:
         self._balls = None
         self._norms = None
         self._center = None
+
+    def evaluate(self, s: Fraction):
+        """``y(s)`` per layer as float64 balls: Horner in binary64 (midpoints
+        ``fl(fl(acc * s_f) + a_i)``, ``s_f`` the nearest double to ``s``, as the
+        ball backend computes them) with the radius propagated entrywise
+        (each rounding ``u |result|`` plus the underflow unit, ``|s - s_f|``
+        times the accumulator), rounded up."""
+        from .arith._float64 import ETA, F64Mat, _scalar
+
+        sf, es = _scalar(s)
+        out = []
+        with np.errstate(over="ignore", invalid="ignore"):
+            for j in range(self.model.N):
+                a = self.gs.W[j].a
+                m = a[self.p].copy()
+                r = np.zeros_like(m)
+                for i in range(self.p - 1, -1, -1):
+                    t = m * sf
+                    rt = _up(U * np.abs(t) + ETA + abs(sf) * r + es * (np.abs(m) + r), 6)
+                    m = t + a[i]
+                    r = _up(U * np.abs(m) + rt, 3)
+                if not (np.all(np.isfinite(m)) and np.all(np.isfinite(r))):
+                    raise BlowUpError("overflow evaluating the Taylor candidate: the flow blows up")
+                out.append(F64Mat(m, r))
+        return out
 
     def ball_coeffs(self):
         if self._balls is None:

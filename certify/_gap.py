@@ -539,7 +539,9 @@ def _gdiffs(Gs, eGs) -> list:
     n = Gs[0].size
     d = np.nextafter(np.sqrt(up(ss, n + 1)) * (1.0 + 2.0 * U), np.inf)
     e = np.asarray(eGs) + eGs[0]
-    return claim_up_array(up(d + 2.0 * e, 2)).tolist()
+    # + 2^-520: above the square root of any underflow allowance of a sum of
+    # squares (<= 2^-1040), which another implementation may add (G = 0 exactly)
+    return claim_up_array(up(d + 2.0 * e, 2) + 2.0**-520).tolist()
 
 
 def _certify_block(cert, ref, block, state, eta, s_G, N):

@@ -739,6 +739,7 @@ _LIMIT_OPTIONS = {
     "curvature": ["horizon", "checkpoints"],
     "conditions": ["horizon", "steps"],
     "check": ["steps", "flow-steps", "order", "checkpoints"],
+    "distance": ["steps", "horizon", "checkpoints"],
 }
 
 
@@ -780,9 +781,15 @@ def _preflight(args) -> None:
             if p:
                 check_writable(p)
 
+    def shortest(t, what):  # the flow enclosure cannot end a step sooner than 2^-60 after it starts
+        if t < 2.0**-60:
+            raise UsageError(f"{what} = {t:.3g} is below the flow enclosure's time resolution 2^-60 = "
+                             f"{2.0**-60:.3g}; use {what} >= 2^-60")
+
     if cmd == "flow":
         L.check("checkpoints", args.checkpoints, "--checkpoints")
         L.check("horizon", args.t_end, "--t-end")
+        shortest(args.t_end / args.checkpoints, "--t-end / --checkpoints")
         prec = args.prec or (128 if args.backend == "arb" else 53)
         if args.backend == "arb":
             L.check("prec", prec, "--prec")
@@ -803,16 +810,32 @@ def _preflight(args) -> None:
     elif cmd == "conditions":
         T = args.t_end if args.t_end is not None else 1.0
         L.check("horizon", T, "--t-end")
+        shortest(T, "--t-end")
         if args.eta is not None:
             L.check("steps", math.floor(T / args.eta), "GD steps floor(T / --eta)")
+            # at least one GD step: the trajectory runs to eta when eta > T
+            L.check("horizon", max(T, args.eta), "the horizon max(--t-end, --eta)")
     elif cmd == "curvature":
         L.check("horizon", args.t_end, "--t-end")
         L.check("checkpoints", args.checkpoints, "--checkpoints")
+        shortest(args.t_end / args.checkpoints, "--t-end / --checkpoints")
         outputs(args.plot)
+    elif cmd == "distance":
+        ratios = list(args.ratios) if args.ratios else []
+        L.check("steps", args.steps * max([1] + ratios), "GD steps of the longest run --steps x max(--ratios)")
+        L.check("horizon", args.eta * args.steps, "the horizon --eta x --steps")
+        every = args.every or max(1, args.steps // 20)
+        L.check("checkpoints", args.steps // every + 1, "checkpoints (--steps / --every + 1)")
+        outputs(args.out)
     elif cmd == "derive":
         if args.dims is not None and not args.eval:
             L.check("derive-depth", len(args.dims) - 1, "the depth of --dims")
     elif cmd == "smallstep":
+        # the closed forms and the estimate 2 eps exp(-mu t) / (theta0 mu^2 t) stay in binary64
+        for opt, v in (("--mu", args.mu), ("--theta0", args.theta0), ("--eps", args.eps)):
+            if not 1e-100 <= v <= 1e100:
+                raise UsageError(f"{opt} = {v:g} is outside [1e-100, 1e100], where the closed forms of smallstep "
+                                 "stay within binary64")
         outputs(args.plot)
 
 

@@ -129,6 +129,132 @@ def bench_gap(name, eta, K):
     return rows
 
 
+def _step_centers(prob, T):
+    """The flow enclosure's steps and the float centers at their starts."""
+    enc = enclose_flow(prob, T, checkpoints=1)
+    cs = []
+    enclose_flow(prob, T, checkpoints=1, eval_times=[st.t0 for st in enc.steps],
+                 on_eval=lambda t, yb, e1: cs.append(np.concatenate([b.mid().reshape(-1) for b in yb])))
+    return enc, cs
+
+
+def _lanczos_m(prob, theta) -> float:
+    """Estimate (not certified) of m = max(0, -lambda_min(Hf)) by Lanczos on
+    Hessian-vector products (scipy)."""
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    obj = Objective(prob)
+    n = prob.n_params
+    op = LinearOperator((n, n), matvec=lambda v: obj.hvp(theta, np.asarray(v).reshape(-1)), dtype=np.float64)
+    lam = eigsh(op, k=1, which="SA", tol=1e-6, maxiter=5000, return_eigenvectors=False)[0]
+    return max(0.0, -float(lam))
+
+
+def curvature_integrals(prob, T, lanczos_every=4):
+    """Per flow step: claimed mu (S3.3), certified S3.1 at the step's center, and
+    a Lanczos estimate of the true m at the center (every few steps, trapezoid)."""
+    from certify._flow import _Model, _s31_on_tube
+    from certify.arith import get_context
+
+    enc, cs = _step_centers(prob, T)
+    ctx = get_context("float64")
+    i_mu = sum(st.mu * float(st.h) for st in enc.steps)
+    i_s31 = 0.0
+    with ctx:
+        model = _Model(prob, ctx)
+        for st, c in zip(enc.steps, cs):
+            Ws = [ctx.matrix(np.ascontiguousarray(w)) for w in prob.unflatten(c)]
+            i_s31 += _s31_on_tube(model, Ws, [0.0] * prob.depth) * float(st.h)
+    ts = [float(st.t0) for st in enc.steps][::lanczos_every] + [float(T)]
+    pts = cs[::lanczos_every]
+    ms = [_lanczos_m(prob, c) for c in pts]
+    ms.append(ms[-1])
+    i_true = float(np.trapezoid(ms, ts))
+    return enc, i_mu, i_s31, i_true
+
+
+def bench_paper(name="builtin:paper", eta=1e-3, K=10_000, lanczos=True):
+    """The paper's setup (PAPER.md section 5) at its horizon: certified gap vs
+    plain float64 GD with sufficient statistics (same K, same run), tightness,
+    checker cost, and the curvature the certificate charges."""
+    from certify.check import check_certificate
+
+    prob = certify.load_problem(name)
+    prob.loss.float_stats  # data statistics once (both sides use them)
+    t_gd, _ = timeit(lambda: certify.run_gd(prob, eta, K, every=K), repeat=2)
+    t_cert, cert = timeit(lambda: certify.certify_gap(prob, eta, K, every=max(1, K // 20)), repeat=1)
+    tight = max(c.gap_upper / c.gap_lower for c in cert.checkpoints if c.k > 0 and c.gap_lower > 0)
+    doc = json.loads(dumps_json(cert.to_json()))
+    t0 = time.perf_counter()
+    rep = check_certificate(doc)
+    t_chk = time.perf_counter() - t0
+    last = cert.checkpoints[-1]
+    gd_int = sum(s["mu_r"] for s in cert.segments) * eta
+    rows = [
+        (f"{name} ({prob.n_params} params), eta={eta:g}, K={K} (T={eta * K:g})", f"{t_cert:.2f} s",
+         f"plain GD {t_gd:.2f} s"),
+        ("  certificate time / plain GD time", f"{t_cert / t_gd:.2f}", "target <= 3"),
+        ("  max gap_upper / gap_lower", f"{tight:.7f}", "target <= 1.0001"),
+        ("  check time / produce time", f"{t_chk / t_cert:.2f}", f"valid={rep.valid}; target <= 2"),
+        ("  radii at T: GD ball r_K, GF ball", f"{last.r:.2e}, {last.gf_radius:.2e}", f"gap {last.gap_lower:.4e}"),
+        ("  GD side: int eta mu_r (S4.5 growth exponent)", f"{gd_int:.2f}", ""),
+    ]
+    if lanczos:
+        enc, i_mu, i_s31, i_true = curvature_integrals(prob, eta * K)
+        rows += [
+            ("  flow: claimed int mu / int S3.1 at the centers", f"{i_mu / i_s31:.3f}",
+             f"int mu {i_mu:.2f}, int S3.1 {i_s31:.2f}; goal <= 1.3"),
+            ("  flow: claimed int mu / Lanczos int m (estimate)", f"{i_mu / i_true:.2f}" if i_true > 0 else "-",
+             f"int m ~ {i_true:.2f} (estimate)"),
+            ("  flow steps, radius at T", f"{len(enc.steps)}", f"{enc.checkpoints[-1].radius:.2e}"),
+        ]
+    return rows
+
+
+def bench_paper_distance(name="builtin:paper", eta=1e-3, K=10_000, ratios=(2, 5, 10, 20)):
+    """The eta0/r runs of the paper's figure, certified, with the certified
+    distance from the eta0 run at every checkpoint."""
+    from certify.check import check_certificate
+
+    prob = certify.load_problem(name)
+    t_gd, _ = timeit(lambda: [certify.run_gd(prob, eta / r, K * r, every=K * r) for r in (1, *ratios)], repeat=1)
+    t0 = time.perf_counter()
+    cert = certify.certify_distance(prob, eta, K, ratios, every=max(1, K // 20))
+    t_cert = time.perf_counter() - t0
+    doc = json.loads(dumps_json(cert.to_json()))
+    t0 = time.perf_counter()
+    rep = check_certificate(doc)
+    t_chk = time.perf_counter() - t0
+    widths = [(p.dist[1] - p.dist[0]) / p.dist[1] for pts in cert.points[1:] for p in pts if p.k > 0]
+    return [
+        (f"{name} distance eta vs eta/r, r in {list(ratios)} ({sum(r * K for r in (1, *ratios))} GD steps)",
+         f"{t_cert:.1f} s", f"plain GD (all runs) {t_gd:.1f} s"),
+        ("  certificate time / plain GD time", f"{t_cert / t_gd:.2f}", ""),
+        ("  max certified distance to an eta/r run", f"{cert.max_dist_upper:.4e}", "paper's plot: < 0.1"),
+        ("  largest relative bracket width", f"{max(widths):.2e}", ""),
+        ("  check time / produce time", f"{t_chk / t_cert:.2f}", f"valid={rep.valid}"),
+    ]
+
+
+def bench_closed_forms(T=3.0):
+    """Flow radius at T on diagonal closed-form instances of depth 2..5
+    (whitened, mixed spectra, started away from the target)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+    from fractions import Fraction
+
+    from closed_forms import make_diagonal_instance
+
+    rows = []
+    for N in (2, 3, 4, 5):
+        inst = make_diagonal_instance([4] * (N + 1), [Fraction(k, 16) for k in (4, 7, 12, 18)],
+                                      [Fraction(k, 16) for k in (24, 16, 10, 8)], seed=N)
+        prob = problem_from_dict(inst.spec)
+        enc = enclose_flow(prob, T, checkpoints=1)
+        rows.append((f"closed form depth {N} (4x4 layers): flow radius at T={T:g}", f"{enc.checkpoints[-1].radius:.2e}",
+                     f"int mu {sum(s.mu * float(s.h) for s in enc.steps):.2f}; target <= 1e-10"))
+    return rows
+
+
 def bench_s31_looseness(n_inst=40):
     """How loose S3.1 is against the S3.2 enclosure of m = max(0, -lambda_min(Hf))
     (certified both), on random whitened instances at their initial points."""
@@ -156,13 +282,31 @@ def bench_s31_looseness(n_inst=40):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="shorter runs for a smoke test")
+    ap.add_argument("--paper-only", action="store_true", help="only the paper's setup (builtin:paper, T = 10)")
+    ap.add_argument("--distance", action="store_true",
+                    help="also the eta0/r runs of the paper's figure (r = 2, 5, 10, 20: 3.8e5 GD steps, minutes)")
+    ap.add_argument("--784", dest="p784", action="store_true",
+                    help="also builtin:paper-784 (42,200 parameters, K = 10^4: long)")
     args = ap.parse_args()
     rows = []
+    K = 1000 if args.quick else 10_000
+    rows += bench_paper("builtin:paper", 1e-3, K, lanczos=not args.quick)
+    if args.distance:
+        rows += bench_paper_distance("builtin:paper", 1e-3, K)
+    if args.p784:
+        rows += bench_paper("builtin:paper-784", 1e-3, K, lanczos=False)
+    rows += bench_closed_forms()
+    if args.paper_only:
+        return _print(rows)
     rows += bench_flow_large(T=1.0 if args.quick else 10.0)
     rows += bench_radius_vs_floor()
     rows += bench_s31_looseness()
     rows += bench_gap("builtin:demo", 1e-3, 2000 if args.quick else 10_000)
     rows += bench_gap("builtin:digits", 1e-3, 500 if args.quick else 3000)
+    return _print(rows)
+
+
+def _print(rows):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}")
     w = max(len(r[0]) for r in rows)
