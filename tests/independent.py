@@ -15,6 +15,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import mpmath
+import numpy as np
 
 # ---------------------------------------------------------------------------
 # specs as exact numbers
@@ -245,3 +246,43 @@ def dist(a, b):
 def balancedness(Ws):
     """``[W_{j+1}^T W_{j+1} - W_j W_j^T for j]`` (S2.4)."""
     return [sub(mmul(transpose(Ws[j + 1]), Ws[j + 1]), mmul(Ws[j], transpose(Ws[j]))) for j in range(len(Ws) - 1)]
+
+
+# ---------------------------------------------------------------------------
+# reading certify's ball matrices exactly (their stored endpoints, via
+# python-flint / mpmath number representations; no certify function is called)
+# ---------------------------------------------------------------------------
+
+
+def _mpf_tuple_to_fraction(t) -> Fraction:
+    sign, man, exp, _ = t
+    v = Fraction(int(man)) * (Fraction(2) ** int(exp))
+    return -v if sign else v
+
+
+def _arb_to_fraction(x) -> Fraction:
+    man, exp = x.man_exp()
+    return Fraction(int(man)) * Fraction(2) ** int(exp)
+
+
+def ball_entries(M) -> list[tuple[Fraction, Fraction]]:
+    """Exact ``(lo, hi)`` of every entry (row-major) of a certify.arith matrix
+    (float64 ``m +- r`` arrays, Arb ``mid +- rad``, mpmath interval endpoints)."""
+    kind = type(M).__name__
+    out = []
+    if kind == "F64Mat":
+        r = np.zeros(M.m.shape) if M.r is None else M.r
+        for m, rr in zip(M.m.ravel(), r.ravel()):
+            c, d = Fraction(float(m)), Fraction(float(rr))
+            out.append((c - d, c + d))
+    elif kind == "ArbMat":
+        for x in M.a.entries():
+            c, d = _arb_to_fraction(x.mid()), _arb_to_fraction(x.rad())
+            out.append((c - d, c + d))
+    elif kind == "IvMat":
+        for v in M.x.ravel():
+            a, b = v._mpi_
+            out.append((_mpf_tuple_to_fraction(a), _mpf_tuple_to_fraction(b)))
+    else:  # pragma: no cover
+        raise TypeError(kind)
+    return out

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 import certify
 import certify.strategies as cs
 import independent as ind
+from independent import ball_entries
 from certify.arith import get_context
 from closed_forms import diagonal_instances
 
@@ -69,39 +70,6 @@ def test_campaign_is_at_least_1e5_examples():
 # ---------------------------------------------------------------------------
 # reading enclosures exactly (python-flint / mpmath endpoints, no certify code)
 # ---------------------------------------------------------------------------
-
-
-def _mpf_tuple_to_fraction(t) -> Fraction:
-    sign, man, exp, _ = t
-    v = Fraction(int(man)) * (Fraction(2) ** int(exp))
-    return -v if sign else v
-
-
-def _arb_to_fraction(x) -> Fraction:
-    man, exp = x.man_exp()
-    return Fraction(int(man)) * Fraction(2) ** int(exp)
-
-
-def ball_entries(M) -> list[tuple[Fraction, Fraction]]:
-    """Exact ``(lo, hi)`` of every entry (row-major) of a backend matrix."""
-    kind = type(M).__name__
-    out = []
-    if kind == "F64Mat":
-        r = np.zeros(M.m.shape) if M.r is None else M.r
-        for m, rr in zip(M.m.ravel(), r.ravel()):
-            c, d = Fraction(float(m)), Fraction(float(rr))
-            out.append((c - d, c + d))
-    elif kind == "ArbMat":
-        for x in M.a.entries():
-            c, d = _arb_to_fraction(x.mid()), _arb_to_fraction(x.rad())
-            out.append((c - d, c + d))
-    elif kind == "IvMat":
-        for v in M.x.ravel():
-            a, b = v._mpi_
-            out.append((_mpf_tuple_to_fraction(a), _mpf_tuple_to_fraction(b)))
-    else:  # pragma: no cover
-        raise TypeError(kind)
-    return out
 
 
 def assert_encloses(M, truth: list, rel: float, what: str):
