@@ -10,8 +10,9 @@ environment variable ``CERTIFY_MAX_...`` and (where a command has the knob) a
 The defaults (measured 2026-12-01 on an 8-parameter problem, 2 shared cores):
 
 - ``steps`` 200,000 GD steps (``gap``, ``converge``; 100,000 steps: 21 s, 34 MB);
-- ``flow-steps`` 10,000 validated flow steps (about 4 ms each: 40 s);
-- ``checkpoints`` 10,000;
+- ``flow-steps`` 5,000 validated flow steps (about 4-6 ms each: 30 s);
+- ``checkpoints`` 5,000 (every checkpoint ends a flow step: ``flow --t-end
+  1000 --checkpoints 10000`` took 63 s; ``curvature`` evaluates each one);
 - ``horizon`` 1,000 time units (``flow --t-end``, ``converge --t-max``,
   ``conditions --t-end``, ``curvature --t-end``, ``gap`` ``steps * eta``):
   the flow takes at least about one step per time unit near a minimum
@@ -19,7 +20,8 @@ The defaults (measured 2026-12-01 on an 8-parameter problem, 2 shared cores):
 - ``order`` 600 (Taylor order; Arb 2048 bits, order 600, T = 1: 19 s), and at
   least ``prec / 10`` (an order ``p`` step is about ``2^(-prec/p)`` long:
   ``--order 3`` in float64 needs 2e5 steps per time unit);
-- ``prec`` 2048 bits (Arb; 4096 bits at the default order: 51 s for T = 1);
+- ``prec`` 1024 bits (Arb; T = 1 with 10 checkpoints at the default order:
+  2048 bits 50 s, 4096 bits longer);
 - ``derive-depth`` 20 (the symbolic derivation; depth 16: 11 s, 24: 37 s);
 - ``json-depth`` 64 nested arrays/objects in a problem or certificate file
   (the deepest legitimate file, a certificate, nests 6 deep);
@@ -59,11 +61,11 @@ class Limit:
 
 LIMITS = {x.name: x for x in (
     Limit("steps", 200_000, "GD steps", "--max-steps"),
-    Limit("flow-steps", 10_000, "validated flow steps", "--max-flow-steps"),
-    Limit("checkpoints", 10_000, "checkpoints", "--max-checkpoints"),
+    Limit("flow-steps", 5_000, "validated flow steps", "--max-flow-steps"),
+    Limit("checkpoints", 5_000, "checkpoints", "--max-checkpoints"),
     Limit("horizon", 1_000, "time horizon", "--max-horizon"),
     Limit("order", 600, "Taylor order", "--max-order"),
-    Limit("prec", 2048, "bits of Arb precision", "--max-prec"),
+    Limit("prec", 1024, "bits of Arb precision", "--max-prec"),
     Limit("derive-depth", 20, "depth for the symbolic derivation", "--max-derive-depth"),
     Limit("json-depth", 64, "nesting depth of a JSON/TOML file"),
     Limit("int-digits", 400, "digits of an integer in a JSON/TOML file"),

@@ -53,6 +53,12 @@ REFUSED = [
     (["curvature", "{p}", "--t-end", "1e300"], ["'horizon'"]),
     (["derive", "--dims", ",".join(["2"] * 61)], ["'derive-depth'", "--max-derive-depth"]),
     (["demo", "--steps", "1000000000"], ["'steps'"]),
+    (["distance", "{p}", "--eta", "1e-3", "--steps", "100", "--ratios", "1000000000", "--out", "{o}"], ["'steps'"]),
+    (["distance", "{p}", "--eta", "1e-3", "--steps", "1000000000", "--out", "{o}"], ["'steps'"]),
+    (["conditions", "{p}", "--eta", "1e300"], ["'horizon'", "--eta"]),  # one GD step runs the flow to t = eta
+    (["flow", "{p}", "--t-end", "5e-324", "--out", "{o}"], ["2^-60"]),  # was exit 4, 'step size underflow'
+    (["smallstep", "--mu", "1e-300"], ["--mu", "1e-100"]),  # was ZeroDivisionError, exit 3
+    (["check", "{p}", "--max-steps", "-1"], ["--max-steps"]),
 ]
 
 
