@@ -109,7 +109,8 @@ def test_usage_errors_exit_2_one_line(capsys, argv):
 
 
 def test_gd_blow_up_exit_2(capsys, tmp_path):
-    code, out, err = run(capsys, "demo", "--eta", "50", "--steps", "100", "--out-dir", str(tmp_path))
+    # 10 steps: eta * K stays within the horizon limit (certify/_limits.py), GD diverges at step 2
+    code, out, err = run(capsys, "demo", "--eta", "50", "--steps", "10", "--out-dir", str(tmp_path))
     assert code == 2 and "diverged" in err and err.count("\n") == 1
 
 
