@@ -790,7 +790,7 @@ def _preflight(args) -> None:
         L.check("checkpoints", args.checkpoints, "--checkpoints")
         L.check("horizon", args.t_end, "--t-end")
         shortest(args.t_end / args.checkpoints, "--t-end / --checkpoints")
-        prec = args.prec or (128 if args.backend == "arb" else 53)
+        prec = (args.prec or 128) if args.backend == "arb" else 53  # (--prec with float64: refused by the command)
         if args.backend == "arb":
             L.check("prec", prec, "--prec")
         order = args.order or (16 if args.backend == "float64" else max(16, int(0.55 * prec * math.log10(2))))
