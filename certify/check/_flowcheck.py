@@ -150,27 +150,33 @@ def tm_mul_arb(X: TM, Y: TM, hp, pairs) -> TM:
 
 
 def tm_mul(X: TM, Y: TM, hp, pairs) -> TM:
-    """Product of Taylor models: orders ``<= q`` enclosed entrywise (each entry of
-    order ``i`` is a sum of ``(i+1) k`` products: ``gamma_{(i+1)k}``), the rest
-    bounded through norms (proofs/s4_3_taylor_model.py)."""
-    L, J = pairs
-    q = X.m.shape[0] - 1
-    k = X.m.shape[2]
-    out_i = L + J
-    starts = _STARTS[: q + 1] if q + 1 <= len(_STARTS) else np.array([i * (i + 1) // 2 for i in range(q + 1)])
-    # pairs are grouped by order i = l + j (contiguous, starting at i(i+1)/2)
-    prod = np.matmul(X.m[L], Y.m[J])
-    C = np.add.reduceat(prod, starts, axis=0)
-    # entry (order i) is a sum of (i+1) k products: gamma_{(i+1)k} (Higham Thm 3.5)
-    g = np.array([A.gamma((i + 1) * k) for i in range(q + 1)])[out_i][:, None, None]
+    """Product of Taylor models: orders ``<= q`` enclosed entrywise, the rest
+    bounded through norms (proofs/s4_3_taylor_model.py).  Order ``i`` is one
+    matrix product ``[X_0 .. X_i] @ [Y_i; ..; Y_0]`` (inner dimension
+    ``(i+1) k``): each entry is a sum of ``(i+1) k`` products, so
+    ``gamma_{(i+1)k}`` bounds its rounding in any summation order (Higham
+    Thm 3.5)."""
+    q1, m, k = X.m.shape
+    n = Y.m.shape[2]
+    cat = lambda Z: np.ascontiguousarray(np.swapaxes(Z, 0, 1).reshape(m, q1 * k))  # [Z_0 .. Z_q]
+    rev = lambda Z: np.ascontiguousarray(Z[::-1].reshape(q1 * k, n))  # [Z_q; ..; Z_0]
     aX, aY = np.abs(X.m), np.abs(Y.m)
-    t = g * np.matmul(aX[L], aY[J])
-    if Y.r is not None:
-        t = t + np.matmul(aX[L], Y.r[J])
-    if X.r is not None:
-        t = t + np.matmul(X.r[L], (aY if Y.r is None else aY + Y.r)[J])
-    R = np.add.reduceat(t, starts, axis=0)
-    R = A.infl(R + (q + 1) * k * A.UF, 2 * (q + 1) * k + 8)
+    Xc, aXc, Yv, aYv = cat(X.m), cat(aX), rev(Y.m), rev(aY)
+    Yrv = None if Y.r is None else rev(Y.r)
+    Xrc = None if X.r is None else cat(X.r)
+    bYv = None if X.r is None else (aYv if Y.r is None else rev(aY + Y.r))
+    C = np.empty((q1, m, n))
+    R = np.empty((q1, m, n))
+    for i in range(q1):
+        a, b = slice(0, (i + 1) * k), slice((q1 - 1 - i) * k, q1 * k)
+        C[i] = Xc[:, a] @ Yv[b]
+        t = A.gamma((i + 1) * k) * (aXc[:, a] @ aYv[b])
+        if Yrv is not None:
+            t = t + aXc[:, a] @ Yrv[b]
+        if Xrc is not None:
+            t = t + Xrc[:, a] @ bYv[b]
+        R[i] = t
+    R = A.infl(R + q1 * k * A.UF, 2 * q1 * k + 8)
     return TM(C, R, _tm_remainder(X, Y, hp))
 
 
