@@ -165,36 +165,45 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
     layer upper bounds of ``||W^_l(k+1) - W^_l(k)||`` and of the drift
     ``||W^_l(k) - W^_l(block start)||``, and per step an upper bound of
     ``||G(theta^_k) - G(theta^_start)||_F`` (exact G at both float iterates)."""
-    rec = {"W": [], "P": [], "S": [], "G": [], "Q": [], "sg": [], "new": []}
+    shapes = [w.shape for w in Ws]
+    d0, dN = shapes[0][1], shapes[-1][0]
+    # per-step records, preallocated (index t = step); P[j] is W_j..W_1, S[j] is W_N..W_j
+    W = [np.empty((nsteps,) + sh) for sh in shapes]
+    P = [W[0]] + [np.empty((nsteps, shapes[j][0], d0)) for j in range(1, N)]
+    S = [np.empty((nsteps, dN, shapes[j][1])) for j in range(N - 1)] + [W[N - 1]]
+    G = np.empty((nsteps, dN, d0))
+    Q = [np.empty((nsteps, shapes[j + 1][1], d0)) for j in range(N - 1)] + [G]
+    sg = [np.empty((nsteps,) + sh) for sh in shapes]
+    new = [np.empty((nsteps,) + sh) for sh in shapes]
     its = []
-    for _ in range(nsteps):
+    for t in range(nsteps):
         its.append(Ws)
-        P = [Ws[0]]
+        for j in range(N):
+            W[j][t] = Ws[j]
+        Pt = [Ws[0]]
         for j in range(1, N):
-            P.append(Ws[j] @ P[-1])
-        S = [None] * N
-        S[N - 1] = Ws[N - 1]
+            Pt.append(Ws[j] @ Pt[-1])
+            P[j][t] = Pt[-1]
+        St = [None] * N
+        St[N - 1] = Ws[N - 1]
         for j in range(N - 2, -1, -1):
-            S[j] = S[j + 1] @ Ws[j]
+            St[j] = St[j + 1] @ Ws[j]
+            S[j][t] = St[j]
         if loss.square:
-            G = (P[-1] @ loss.Sxx_f) - loss.Syx_f
+            Gt = (Pt[-1] @ loss.Sxx_f) - loss.Syx_f
         else:
-            G = P[-1] - loss.Phi
-        Q = [S[j + 1].T @ G if j < N - 1 else G for j in range(N)]
-        g = [Q[j] @ P[j - 1].T if j > 0 else Q[j] for j in range(N)]
-        sg = [eta * x for x in g]
-        new = [W - x for W, x in zip(Ws, sg)]
-        for key, val in (("W", Ws), ("P", P), ("S", S), ("G", G), ("Q", Q), ("sg", sg), ("new", new)):
-            rec[key].append(val)
-        Ws = new
-    st = lambda key, j: np.stack([x[j] for x in rec[key]])
-    W = [st("W", j) for j in range(N)]
-    P = [st("P", j) for j in range(N)]
-    S = [st("S", j) for j in range(N)]
-    G = np.stack(rec["G"])
-    Q = [st("Q", j) for j in range(N)]
-    sg = [st("sg", j) for j in range(N)]
-    new = [st("new", j) for j in range(N)]
+            Gt = Pt[-1] - loss.Phi
+        G[t] = Gt
+        Qt = [St[j + 1].T @ Gt if j < N - 1 else Gt for j in range(N)]
+        for j in range(N - 1):
+            Q[j][t] = Qt[j]
+        gt = [Qt[j] @ Pt[j - 1].T if j > 0 else Qt[j] for j in range(N)]
+        sgt = [eta * x for x in gt]
+        nw = [w_ - x for w_, x in zip(Ws, sgt)]
+        for j in range(N):
+            sg[j][t] = sgt[j]
+            new[j][t] = nw[j]
+        Ws = nw
     T = lambda x: np.swapaxes(x, -1, -2)
     infl, gam, UF, U = A.infl, A.gamma, A.UF, A.U
     # ---- own entrywise a-posteriori bounds (exact W, exact eta), batched ----
