@@ -457,3 +457,29 @@ def test_converge_schema_fast_path_agrees_with_plain_jsonschema(converge_doc):
         else:
             bad["gap"]["claims"]["checkpoints"][-1]["theta_hex"][0] = v
         assert plain.is_valid(bad) == (not list(fast.iter_errors(bad))), (where, v)
+
+
+@settings(max_examples=60, deadline=None)
+@given(t=st.integers(1, 4), n=st.integers(1, 6), seed=st.integers(0, 2**32 - 1),
+       scale_exps=st.lists(st.integers(-1074, 1016), min_size=4, max_size=4))
+def test_checker_per_slice_difference_norms_are_scale_aware(t, n, seed, scale_exps):
+    """fro_diff_rows_up (for the checker's batched step/drift norms): valid
+    against exact rationals and tight at every scale (the batched bound
+    in _verify._fro_rows gives ~1e-159 for steps of 1e-311: a valid claim of
+    the producer was rejected, 'refs[0].step_max[0]: claimed 1.06e-159 <
+    certified 1.27e-159', on a problem with subnormal entries)."""
+    rng = np.random.default_rng(seed)
+    a = np.stack([np.ldexp(rng.uniform(-1, 1, (n, 2)), scale_exps[i % 4]) for i in range(t)])
+    b = np.stack([np.ldexp(rng.uniform(-1, 1, (n, 2)), scale_exps[i % 4]) for i in range(t)])
+    if t > 1:
+        b[1] = a[1]  # an exactly zero slice
+    out = CA.fro_diff_rows_up(a - b)
+    for i in range(t):
+        d2 = sum((Fraction(float(x)) - Fraction(float(y))) ** 2 for x, y in zip(a[i].ravel(), b[i].ravel()))
+        bi = Fraction(float(out[i])) if math.isfinite(out[i]) else None
+        if d2 == 0:
+            assert out[i] == 0.0
+            continue
+        assert bi is not None and bi * bi >= d2
+        tiny = Fraction(2.0**-1070)
+        assert bi <= tiny or (bi - tiny) ** 2 <= (1 + Fraction(1, 10**12)) ** 2 * d2

@@ -130,6 +130,32 @@ def fro_diff_up(a: np.ndarray, b: np.ndarray) -> float:
     return math.nextafter(v * (1.0 + 2.0 * U), math.inf) if math.isfinite(v) else math.inf
 
 
+def fro_diff_rows_up(D: np.ndarray) -> np.ndarray:
+    """Per-slice (first axis) upper bounds of ``||a_t - b_t||_F`` given
+    ``D = fl(a - b)`` (exact ``|a - b| <= |fl(a - b)| (1 + 2u)``), scale-aware
+    like :func:`fro_up`: slices whose largest entry is outside ``[2^-400,
+    2^400]`` are scaled by a power of two first, so tiny differences get a
+    bound of their own size (not ``sqrt`` of the underflow allowance, ~1e-159)
+    and huge ones no overflow.  Exactly zero slices give 0."""
+    D = np.asarray(D, dtype=np.float64)
+    t = D.shape[0]
+    flat = np.abs(D.reshape(t, -1))
+    n = flat.shape[1]
+    top = flat.max(axis=1) if n else np.zeros(t)
+    e = np.frexp(top)[1].astype(np.int64)
+    e[(e >= -400) & (e <= 400) | (top == 0) | ~np.isfinite(top)] = 0
+    sc = np.ldexp(flat, -e[:, None])
+    sc = np.where((e > 0)[:, None], sc + TINY, sc)
+    ss = np.einsum("ti,ti->t", sc, sc)
+    b = np.nextafter(np.sqrt(infl(ss, n + 4)), np.inf)
+    with np.errstate(over="ignore"):
+        out = np.nextafter(np.ldexp(b, e), np.inf)
+        out = np.nextafter(out * (1.0 + 2.0 * U), np.inf)
+    out[~np.isfinite(top)] = np.inf
+    out[top == 0] = 0.0
+    return out
+
+
 def vec_norm_up(parts) -> float:
     """Upper bound of ``sqrt(sum x_i^2)`` for nonnegative floats ``x_i``."""
     a = np.asarray([float(x) for x in parts], dtype=np.float64)
