@@ -806,6 +806,8 @@ def _preflight(args) -> None:
             outputs(args.out, args.plot)
     elif cmd == "converge":
         L.check("horizon", args.t_max, "--t-max")
+        if args.eta is not None:  # K >= 1 steps: the gap runs the flow to K eta >= eta
+            L.check("horizon", args.eta, "--eta (the gap's horizon K eta is at least eta)")
         outputs(args.out)
     elif cmd == "conditions":
         T = args.t_end if args.t_end is not None else 1.0
