@@ -17,6 +17,9 @@ The defaults (measured 2026-12-01 on an 8-parameter problem, 2 shared cores):
   ``conditions --t-end``, ``curvature --t-end``, ``gap`` ``steps * eta``):
   the flow takes at least about one step per time unit near a minimum
   (T = 10,000: 10,022 steps, 42 s);
+- ``rows`` 1,000 rows of ``curvature`` (each a flow step end with dense and
+  S3.1 curvature bounds; T = 1000 with 5,000 rows and the default scales: 82 s,
+  1,000 rows: 15 s);
 - ``order`` 600 (Taylor order; Arb 2048 bits, order 600, T = 1: 19 s), and at
   least ``prec / 10`` (an order ``p`` step is about ``2^(-prec/p)`` long:
   ``--order 3`` in float64 needs 2e5 steps per time unit);
@@ -64,6 +67,7 @@ LIMITS = {x.name: x for x in (
     Limit("flow-steps", 5_000, "validated flow steps", "--max-flow-steps"),
     Limit("checkpoints", 5_000, "checkpoints", "--max-checkpoints"),
     Limit("horizon", 1_000, "time horizon", "--max-horizon"),
+    Limit("rows", 1_000, "rows of the curvature table", "--max-rows"),
     Limit("order", 600, "Taylor order", "--max-order"),
     Limit("prec", 1024, "bits of Arb precision", "--max-prec"),
     Limit("derive-depth", 20, "depth for the symbolic derivation", "--max-derive-depth"),

@@ -736,7 +736,7 @@ _LIMIT_OPTIONS = {
     "flow": ["checkpoints", "horizon", "order", "prec", "flow-steps"],
     "gap": ["steps", "horizon", "checkpoints"],
     "converge": ["steps", "horizon"],
-    "curvature": ["horizon", "checkpoints"],
+    "curvature": ["horizon", "rows"],
     "conditions": ["horizon", "steps"],
     "check": ["steps", "flow-steps", "order", "checkpoints"],
     "distance": ["steps", "horizon", "checkpoints"],
@@ -819,7 +819,7 @@ def _preflight(args) -> None:
             L.check("horizon", max(T, args.eta), "the horizon max(--t-end, --eta)")
     elif cmd == "curvature":
         L.check("horizon", args.t_end, "--t-end")
-        L.check("checkpoints", args.checkpoints, "--checkpoints")
+        L.check("rows", args.checkpoints, "--checkpoints")
         shortest(args.t_end / args.checkpoints, "--t-end / --checkpoints")
         outputs(args.plot)
     elif cmd == "distance":

@@ -51,6 +51,7 @@ REFUSED = [
     (["conditions", "{p}", "--t-end", "1e300"], ["'horizon'"]),
     (["conditions", "{p}", "--eta", "1e-9"], ["'steps'"]),
     (["curvature", "{p}", "--t-end", "1e300"], ["'horizon'"]),
+    (["curvature", "{p}", "--checkpoints", "5000"], ["'rows'", "--max-rows"]),
     (["derive", "--dims", ",".join(["2"] * 61)], ["'derive-depth'", "--max-derive-depth"]),
     (["demo", "--steps", "1000000000"], ["'steps'"]),
     (["distance", "{p}", "--eta", "1e-3", "--steps", "100", "--ratios", "1000000000", "--out", "{o}"], ["'steps'"]),
