@@ -70,10 +70,31 @@ def test_issue13_stationary_depth1_arb_ball_is_true():
     the fix the file claimed radius 1.5e-159 at t = 1/2 about a 41-digit
     decimal 1.7e-42 away from theta(t) = 0.1."""
     spec = {"dims": [1, 1], "loss": {"kind": "whitened", "target": [[0.1]]}, "init": {"weights": [[[0.1]]]}}
-    for prec in (64, 128, 256, 512):
+    for prec in (64, 128, 256, 512, 1024):
         enc = enclose_flow(problem_from_dict(spec), Fraction(1, 2), checkpoints=2, backend="arb", prec=prec)
         doc = json.loads(json.dumps(flow_to_json(enc)))
         _written_balls_contain(doc, lambda t: [Fraction(0.1)])
+
+
+def test_issue13_flow_cli_file_balls_are_true(tmp_path):
+    """The file `certify flow --backend arb` writes (also at t = 0 on builtin:demo,
+    where the radius is 0 and the centers are the problem's doubles)."""
+    from certify.cli import main as cli_main
+
+    spec = {"dims": [1, 1], "loss": {"kind": "whitened", "target": [[0.1]]}, "init": {"weights": [[[0.1]]]}}
+    (tmp_path / "p.json").write_text(json.dumps(spec))
+    for src, prec in ((str(tmp_path / "p.json"), "64"), ("builtin:demo", "128")):
+        out = tmp_path / "enc.json"
+        assert cli_main(["flow", src, "--t-end", "0.5", "--checkpoints", "1", "--backend", "arb", "--prec", prec,
+                         "--out", str(out)]) == 0
+        doc = json.loads(out.read_text())
+        from certify import load_problem
+
+        theta0 = [Fraction(float(x)) for x in load_problem(src if src.startswith("builtin") else spec).theta0]
+        c0 = doc["checkpoints"][0]
+        assert float(c0["radius"]) == 0.0 and [Fraction(v) for v in c0["center"]] == theta0
+        if src != "builtin:demo":
+            _written_balls_contain(doc, lambda t: theta0)
 
 
 @st.composite
