@@ -455,9 +455,17 @@ def _cmd_flow(args) -> int:
     t0 = time.perf_counter()
     with progress_bar(args.t_end, "flow") as bar:
         task = bar.add_task(f"enclosing GF on [0, {args.t_end:g}]", total=args.t_end)
-        enc = enclose_flow(prob, args.t_end, checkpoints=args.checkpoints, backend=args.backend, prec=prec,
-                           order=args.order, progress=lambda t: bar.update(task, completed=t), slack=1.0,
-                           max_steps=int(_limits.get("flow-steps")))
+        try:
+            enc = enclose_flow(prob, args.t_end, checkpoints=args.checkpoints, backend=args.backend, prec=prec,
+                               order=args.order, progress=lambda t: bar.update(task, completed=t), slack=1.0,
+                               max_steps=int(_limits.get("flow-steps")))
+        except CertifyError as e:
+            msg = str(e)
+            if msg.startswith("maximum number of steps") and "; increase max_steps" in msg:
+                raise _limits.ResourceLimitError(msg.replace(
+                    "; increase max_steps", f" (resource limit 'flow-steps'; {_limits.how_to_raise('flow-steps')})")
+                ) from e
+            raise
     doc = flow_to_json(enc)
     write_json_atomic(args.out, doc)
     out = console()

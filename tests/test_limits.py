@@ -127,5 +127,6 @@ def test_api_gf_time_to_eps_checks_the_horizon():
 def test_flow_steps_limit_stops_a_long_run(p8, tmp_path, capsys):
     rc, _, err, secs = run(["flow", p8, "--t-end", "100", "--checkpoints", "1", "--max-flow-steps", "5",
                             "--out", str(tmp_path / "f.json")], capsys)
-    assert rc == 2 and "maximum number of steps (5)" in one_line(err)
+    line = one_line(err)
+    assert rc == 2 and "maximum number of steps (5)" in line and "--max-flow-steps" in line
     assert not (tmp_path / "f.json").exists()
