@@ -206,7 +206,12 @@ def translate(problem: Problem, eps: float, eta: float, t_gf: Fraction | None = 
         raise UsageError(f"eps must be a finite number > 0, got {eps!r}")
     if t_gf is None:
         t_gf, _ = gf_time_to_eps(problem, eps)
+    from . import _limits
+    from ._gd import check_eta
+
+    eta = check_eta(eta)
     K = max(1, math.ceil(t_gf / Fraction(eta)))
+    _limits.check("horizon", float(K * Fraction(eta)), "the gap's horizon K eta")
     if K > _max_steps():
         return None, (f"needs K = {K} > {_max_steps()} steps (resource limit 'steps'; raise it with --max-steps "
                       "or CERTIFY_MAX_STEPS=N)")

@@ -130,3 +130,13 @@ def test_flow_steps_limit_stops_a_long_run(p8, tmp_path, capsys):
     line = one_line(err)
     assert rc == 2 and "maximum number of steps (5)" in line and "--max-flow-steps" in line
     assert not (tmp_path / "f.json").exists()
+
+
+def test_api_translate_checks_the_horizon_of_a_huge_eta():
+    """K = 1 step of eta = 1e300 would run the gap's flow enclosure to t = 1e300."""
+    from certify import load_problem
+    from certify._converge import translate
+    from certify._limits import ResourceLimitError
+
+    with pytest.raises(ResourceLimitError, match="horizon"):
+        translate(load_problem(P8), 0.1, 1e300)
