@@ -316,6 +316,10 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 3
+    finally:
+        from . import _limits
+
+        _limits.reset_overrides()  # --max-... options hold for this run only, not for later API calls
 
 
 # ---------------------------------------------------------------------------
