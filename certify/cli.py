@@ -434,8 +434,11 @@ def _cmd_derive(args) -> int:
     if args.problem is not None:
         from ._problem import load_problem
 
+        from . import _limits
+
         prob = load_problem(args.problem)
         N, loss = prob.depth, args.loss or prob.loss.kind
+        _limits.check("derive-depth", N, f"the depth of {args.problem}")
     else:
         N, loss = len(args.dims) - 1, args.loss or "whitened"
     from ._symbolic import derivation_report

@@ -140,3 +140,13 @@ def test_api_translate_checks_the_horizon_of_a_huge_eta():
 
     with pytest.raises(ResourceLimitError, match="horizon"):
         translate(load_problem(P8), 0.1, 1e300)
+
+
+def test_derive_of_a_deep_problem_file_is_refused(tmp_path, capsys):
+    spec = {"dims": [2] * 31, "loss": {"kind": "whitened", "target": [[1.0, 0.0], [0.0, 1.0]]},
+            "init": {"scheme": "balanced", "scale": 0.5, "seed": 1}}
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps(spec))
+    rc, _, err, secs = run(["derive", str(path)], capsys)
+    assert rc == 2 and "'derive-depth'" in one_line(err) and secs < 5
+
