@@ -151,7 +151,8 @@ def validate(doc, invalid) -> None:
     extra = [e for e in errors if e.validator == "additionalProperties"]
     deep = [e for e in _all_errors(errors) if e.validator == "additionalProperties"]
     if extra or deep:
-        e = (extra or deep)[0]
+        # inside a oneOf (the loss), the branch with the fewest unexpected keys is the intended one
+        e = min(extra or deep, key=lambda x: len(set(x.instance) - set(x.schema.get("properties", {}))))
         keys = sorted(set(e.instance) - set(e.schema.get("properties", {})))
         path = list(e.absolute_path)
         where = _where(path)
