@@ -150,3 +150,25 @@ def test_derive_of_a_deep_problem_file_is_refused(tmp_path, capsys):
     rc, _, err, secs = run(["derive", str(path)], capsys)
     assert rc == 2 and "'derive-depth'" in one_line(err) and secs < 5
 
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet='[]{}"\\ab,:', max_size=8),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=4), kids,
+                                                                max_size=4),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_text_nesting_depth_equals_the_parsed_depth(value):
+    """The bracket pre-scan (strings blanked, escapes included) measures the
+    same depth as a walk of the parsed value."""
+    from certify import _limits
+
+    text = json.dumps(value)
+    assert _limits._text_depth(text) == _limits._depth(json.loads(text))
