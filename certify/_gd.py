@@ -50,8 +50,12 @@ def check_eta(eta) -> float:
 
 
 def check_steps(steps) -> int:
+    """``steps`` as an int in ``[1, limit]`` (resource limit 'steps', certify/_limits.py)."""
+    from . import _limits
+
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise UsageError(f"steps must be an integer >= 1, got {steps!r}")
+    _limits.check("steps", int(steps), "steps")
     return int(steps)
 
 

@@ -172,3 +172,17 @@ def test_text_nesting_depth_equals_the_parsed_depth(value):
 
     text = json.dumps(value)
     assert _limits._text_depth(text) == _limits._depth(json.loads(text))
+
+
+def test_api_gd_and_gap_check_the_steps_limit(monkeypatch):
+    from certify import certify_gap, load_problem, run_gd
+    from certify._limits import ResourceLimitError
+
+    prob = load_problem(P8)
+    for f in (run_gd, certify_gap):
+        with pytest.raises(ResourceLimitError, match="'steps'"):
+            f(prob, 1e-3, 10**9)
+    monkeypatch.setenv("CERTIFY_MAX_STEPS", "5")
+    with pytest.raises(ResourceLimitError, match="CERTIFY_MAX_STEPS"):
+        run_gd(prob, 1e-3, 6)
+    assert run_gd(prob, 1e-3, 5).steps == 5
