@@ -507,3 +507,17 @@ def test_checker_per_slice_difference_norms_are_scale_aware(t, n, seed, scale_ex
         assert bi is not None and bi * bi >= d2
         tiny = Fraction(2.0**-1070)
         assert bi <= tiny or (bi - tiny) ** 2 <= (1 + Fraction(1, 10**12)) ** 2 * d2
+
+
+@pytest.mark.parametrize("cmd", [
+    ["gap", "{p}", "--eta", "0.01", "--steps", "10", "--out", "{o}", "--plot", "{d}"],
+    ["curvature", "{p}", "--t-end", "0.5", "--checkpoints", "1", "--plot", "{d}"],
+    ["smallstep", "--plot", "{d}"],
+])
+def test_plot_naming_an_existing_folder_is_refused_before_any_work(cmd, p8, tmp_path, capsys):
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    out = tmp_path / "g.json"
+    rc, line = _run([a.format(p=p8, o=str(out), d=str(folder)) for a in cmd], capsys)
+    assert rc == 2 and "existing folder" in line
+    assert not out.exists() and list(folder.iterdir()) == []
