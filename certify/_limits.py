@@ -27,7 +27,7 @@ The defaults (measured 2026-12-01 on an 8-parameter problem, 2 shared cores):
   2048 bits 50 s, 4096 bits longer);
 - ``derive-depth`` 20 (the symbolic derivation; depth 16: 11 s, 24: 37 s);
 - ``json-depth`` 64 nested arrays/objects in a problem or certificate file
-  (the deepest legitimate file, a certificate, nests 6 deep);
+  (the deepest legitimate file, a converge-v1 certificate, nests 7 deep);
 - ``int-digits`` 400 digits of an integer in a problem or certificate file
   (binary64 numbers have at most 309 integer digits; Python refuses to
   convert more than 4,300 anyway);
