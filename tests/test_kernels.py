@@ -417,10 +417,13 @@ def test_gap_table_rows_are_the_closed_forms_and_certificates():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,eta,steps", [("builtin:saddle", 0.0625, 32), ("builtin:demo", 1e-3, 200)])
+@pytest.mark.parametrize("name,eta,steps", [("builtin:saddle", 0.0625, 32), ("builtin:demo", 1e-3, 200),
+                                            ("builtin:demo", 2.0**-14, 64), ("builtin:saddle", 2.0**-12, 64)])
 def test_gap_bounds_include_both_radii(name, eta, steps):
     """``gap_upper >= ||theta^_k - c_k|| + R_k + r_k`` and ``gap_lower <= ... - R_k - r_k``
-    with the distance of the recorded float vectors in exact arithmetic (50 digits)."""
+    with the distance of the recorded float vectors in exact arithmetic (50 digits).
+    The claims are rounded outward by 1e-10 relative: the small-eta instances have
+    R_k, r_k above that slack (gap ~1e-7, R ~5e-16), so a dropped radius shows."""
     cert = certify.certify_gap(certify.load_problem(name), eta, steps, every=steps // 4)
     for c in cert.checkpoints[1:]:
         assert c.r > 0  # the exact GD iterate is not the float one: its ball is part of the bound
@@ -431,3 +434,43 @@ def test_gap_bounds_include_both_radii(name, eta, steps):
             # not vacuous: both radii plus the claims' outward rounding (1e-10 relative, 12 digits)
             assert mpmath.mpf(c.gap_upper) - mpmath.mpf(c.gap_lower) <= \
                 2 * (mpmath.mpf(c.gf_radius) + mpmath.mpf(c.r)) + mpmath.mpf("3e-10") * mpmath.mpf(c.gap_upper)
+
+
+@pytest.mark.parametrize("name", ["builtin:saddle", "builtin:demo"])
+@settings(max_examples=6, deadline=None)
+@given(steps=st.integers(2, 4), eta_k=st.integers(1, 8))
+def test_gap_gd_ball_contains_exact_rational_gd(name, steps, eta_k):
+    """S4.5: the exact-arithmetic GD iterate (fractions.Fraction) lies within r_k of the
+    float iterate the certificate records (and the float iterates do differ from it)."""
+    spec = certify.load_problem(name).to_json()
+    eta = eta_k / (16 if name == "builtin:saddle" else 1024)
+    steps = steps if name == "builtin:saddle" else 2  # exact rationals grow like (2N-1)^k bits
+    cert = certify.certify_gap(certify.problem_from_dict(spec), eta, steps, every=1)
+    exact = ind.gd_exact(spec, eta, steps)
+    worst = 0
+    for c in cert.checkpoints:
+        with mpmath.workdps(60):
+            d = ind.dist(exact[c.k], [Fraction(float(x)) for x in c.theta])
+            assert d <= mpmath.mpf(c.r), (c.k, d, c.r)
+            worst = max(worst, d)
+        assert c.r <= 1e-12
+    assert worst > 0  # rounding did happen: the test is not vacuous
+
+
+@pytest.mark.parametrize("name,eta,steps", [("builtin:saddle", 0.0625, 32), ("builtin:demo", 1e-3, 50)])
+def test_gap_r_recursion_replayed_exactly(name, eta, steps):
+    """S4.5 on the certificate's own segment claims, replayed in exact rationals:
+    ``r_{k+1} >= max(1 + eta mu_k, eta beta_k - 1) r_k + round_k`` (and not much more)."""
+    doc = certify.certify_gap(certify.load_problem(name), eta, steps, every=steps // 2).to_json()
+    E = Fraction(doc["eta"])
+    r = Fraction(0)
+    segs = sorted(doc["segments"], key=lambda s: s["k"])
+    assert [s["k"] for s in segs] == list(range(steps))
+    for s in segs:
+        q = max(1 + E * Fraction(s["mu_r"]), E * Fraction(s["beta_r"]) - 1)
+        need = q * r + Fraction(s["round"])
+        got = Fraction(s["r"])
+        assert got >= need, (s["k"], float(got), float(need))
+        assert got <= need * (1 + Fraction(1, 10**8)) + Fraction(1, 10**300)
+        r = got
+    assert r > 0

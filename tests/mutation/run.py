@@ -221,6 +221,12 @@ MUTATIONS = [
     M("gap-lower-drops-r", "certify/_gap.py",
       r"lo\(arb\(dist_lo\) - arb\(radius\) - arb\(r\)\)", "lo(arb(dist_lo) - arb(radius))", GAP_T,
       "escape 2: GD ball dropped", ["tests/test_gap.py"]),
+    M("gap-r-recursion-drops-rounding", "certify/_gap.py",
+      r"return up\(q \* r \+ rnd, 2\)", "return up(q * r, 2)", GAP_T, "dropped rounding term",
+      ["tests/test_gap.py"]),
+    M("gap-r-recursion-no-growth", "certify/_gap.py",
+      r"q = max\(up\(1\.0 \+ eta \* mu, 2\), math\.nextafter\(up\(eta \* beta, 1\) - 1\.0, math\.inf\)\)",
+      "q = 1.0", GAP_T, "dropped term", ["tests/test_gap.py"]),
     M("gap-two-sided-drops-gf-radius", "certify/_gap.py",
       r"hi\(arb\(dist_hi\) \+ arb\(radius\) \+ arb\(r\)\)", "hi(arb(dist_hi) + arb(r))", GAP_T, "dropped term",
       ["tests/test_gap.py"]),
@@ -241,14 +247,16 @@ def run_tests(copy: Path, args: list, timeout: float) -> tuple[str, float, str]:
     env["PYTHONPATH"] = str(copy) + os.pathsep + str(copy / "tests")
     env["CERTIFY_HYPOTHESIS_PROFILE"] = "ci"
     env.pop("CERTIFY_CAMPAIGN_FRACTION", None)
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:warnings",
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:warnings",
            "--hypothesis-seed=0", *args]
     t = time.perf_counter()
     try:
         res = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout", time.perf_counter() - t, ""
-    tail = (res.stdout.strip().splitlines() or [""])[-1]
+    lines = res.stdout.strip().splitlines()
+    # the first failing test (what caught the mutation), else pytest's summary line
+    tail = next((l for l in lines if l.startswith(("FAILED", "ERROR"))), lines[-1] if lines else "")
     return ("passed" if res.returncode == 0 else f"failed(rc={res.returncode})"), time.perf_counter() - t, tail
 
 
