@@ -203,7 +203,7 @@ def enclose_flow(
     backend: str = "float64",
     prec: int | None = None,
     order: int | None = None,
-    max_steps: int = 100_000,
+    max_steps: int | None = None,
     eval_times: Sequence | None = None,
     on_eval: Callable | None = None,
     progress: Callable | None = None,
@@ -221,9 +221,14 @@ def enclose_flow(
     """
     from .arith import get_context
 
+    from . import _limits
+
     t_end = _to_fraction(t_end, "t_end")
     if t_end <= 0:
         raise UsageError(f"t_end must be > 0, got {float(t_end)}")
+    _limits.check("horizon", float(t_end), "the horizon t_end")
+    if max_steps is None:
+        max_steps = int(_limits.get("flow-steps"))
     if isinstance(checkpoints, int):
         if checkpoints < 1:
             raise UsageError(f"checkpoints must be >= 1, got {checkpoints}")
@@ -232,10 +237,16 @@ def enclose_flow(
         cps = sorted(_to_fraction(c, "checkpoint") for c in checkpoints)
         if not cps or cps[0] <= 0 or cps[-1] > t_end:
             raise UsageError("checkpoints must lie in (0, t_end]")
+    _limits.check("checkpoints", len(cps) + len(eval_times or ()), "checkpoints and evaluation times")
+    if prec is not None:
+        _limits.check("prec", prec, "the precision in bits")
     ctx = get_context(backend, prec=prec) if prec else get_context(backend)
     prec_bits = getattr(ctx, "prec", 53)
     digits = prec_bits * math.log10(2)
     p = order or (16 if backend == "float64" else max(16, int(0.55 * digits)))
+    _limits.check("order", p, "the Taylor order")
+    if order is not None:
+        _limits.check_min_order(p, prec_bits)
     evals = [] if eval_times is None else sorted(_to_fraction(t, "eval time") for t in eval_times)
     res = FlowEnclosure(problem, backend, prec_bits, t_end)
     with ctx:
@@ -252,7 +263,11 @@ def enclose_flow(
         h_next = None
         while cp_i < len(cps):
             if nsteps >= max_steps:
-                raise EnclosureError(f"maximum number of steps ({max_steps}) reached at t={float(t):.6g}; increase max_steps")
+                from ._limits import ResourceLimitError, how_to_raise
+
+                raise ResourceLimitError(
+                    f"maximum number of steps ({max_steps}) reached at t={float(t):.6g} (resource limit "
+                    f"'flow-steps'); {how_to_raise('flow-steps')}")
             stepper = _FloatStep(model, centers, p) if backend == "float64" else _BallStep(model, centers, p)
             h = stepper.choose_step(prec_bits)
             if h_next is not None:
@@ -680,7 +695,7 @@ def spectral_upper(M) -> float:
         return min(own, M.norm_f_upper())
     B = M.T @ M if cols <= rows else M @ M.T
     c = B.norm_f_upper()
-    if not (c > 0) or not math.isfinite(c):
+    if not (2.0**-900 < c < 2.0**900):  # nothing to gain, and 1/c would over- or underflow
         return own
     B = B * (1.0 / c)
     # B/c is enclosed exactly as computed; the bound is rescaled by c below

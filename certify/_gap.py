@@ -401,6 +401,10 @@ def certify_gap(
         raise UsageError(f"every must be >= 1, got {every}")
     if refresh < 1:
         raise UsageError(f"refresh must be >= 1, got {refresh}")
+    from . import _limits
+
+    _limits.check("checkpoints", steps // every + 2, "the number of checkpoints")
+    _limits.check("horizon", eta * steps, "the horizon eta * steps")
     try:
         return _certify_gap(problem, eta, steps, every, refresh, progress, stop_when_vacuous)
     except NotCertified as e:
@@ -568,10 +572,13 @@ def _certify_block(cert, ref, block, state, eta, s_G, N):
     # S4.5 radius: find r_max with the block's r values below it
     r0 = state["r"]
     r_guess = claim_up(max(2.0 * (r0 + sum(b[1] for b in block)), 1e-300))
+    beta_first = None
     for _ in range(30):
         mus, betas = _segment_tube(moved, [r_guess] * N, ref.g, gd, s_G)
         mu_r = claim_up_array(mus).tolist()
         beta_r = claim_up_array(betas).tolist()
+        if beta_first is None:
+            beta_first = beta_r  # the smallest ball: the Hessian bound closest to the iterates' own
         rs, r = [], r0
         for b, m, bt in zip(block, mu_r, beta_r):
             r = claim_up_fast(_r_recursion(r, b[1], m, bt, eta))
@@ -585,14 +592,16 @@ def _certify_block(cert, ref, block, state, eta, s_G, N):
     else:
         r_guess = math.inf
     if not math.isfinite(r_guess):
-        k_bad = next((b[0] for b, bt in zip(block, beta_r) if not eta * bt <= 2.0), None)
+        k_bad = next((b[0] for b, bt in zip(block, beta_first) if not eta * bt <= 2.0), None)
         if k_bad is not None:
             raise BlowUpError(
                 f"gradient descent is unstable at step {k_bad}: eta * ||Hf|| may exceed 2 (beyond the edge of "
                 f"stability, GD diverged or will) with eta={eta:g}; try a smaller eta")
         raise NotCertified(block[0][0], block[0][0] * eta,
-                           "the radius of the exact GD iterates cannot be bounded (S4.5: GD unstable "
-                           "or the curvature bound too adverse)", "try a smaller --eta")
+                           "the radius of the exact GD iterates cannot be bounded (S4.5: the rounding errors "
+                           "grow like exp(eta * sum of the curvature bound) beyond any tube; adverse curvature, "
+                           "e.g. an escape from a saddle)", "try a smaller --eta or fewer --steps (--partial keeps "
+                           "the certified prefix)")
     ref.r_block = r_guess
     # S4.2 while alive
     es = None

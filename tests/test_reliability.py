@@ -143,9 +143,6 @@ def test_written_flow_balls_contain_the_truth_stationary_and_near(data, prec, T)
     _written_balls_contain(doc, truth)
 
 
-@pytest.mark.xfail(strict=True, raises=BlowUpError,
-                   reason="_flow.spectral_upper scales by 1.0 / c with c = 5e-324 when G is a ball about 0 "
-                          "(inf * ball = NaN): owner of _flow's curvature bound")
 def test_exactly_stationary_matrix_layers_arb_enclosure_succeeds():
     spec = {"dims": [2, 2, 2], "loss": {"kind": "whitened", "target": [[-0.0625, 0.0], [0.0, -0.0625]]},
             "init": {"weights": [[[0.0, -0.25], [-0.25, 0.0]], [[0.0, 0.25], [0.25, 0.0]]]}}

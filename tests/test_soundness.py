@@ -217,10 +217,6 @@ def _exactly_stationary(inst) -> bool:
     return len(inst.a0) == len(inst.phi) and all(a**inst.N == f for a, f in zip(inst.a0, inst.phi))
 
 
-@pytest.mark.xfail(strict=True, raises=certify.BlowUpError,
-                   reason="Arb flow enclosure of an exactly stationary problem with a matrix layer: "
-                          "_flow.spectral_upper scales by 1/c with c = 5e-324 (inf * ball = NaN), also at depth 1 "
-                          "(test_reliability documents depth 2)")
 def test_arb_flow_exactly_stationary_depth1_matrix_layer():
     spec = {"dims": [2, 2], "loss": {"kind": "whitened", "target": [[0.0, -0.5], [-0.5, 0.0]]},
             "init": {"weights": [[[0.0, -0.5], [-0.5, 0.0]]]}}

@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from .._errors import CertificateError, CertifyError
 from . import _arith as A
+from . import _converge_check as C
 from . import _distance_check as D
 from . import _flowcheck as F
 from . import _verify as V
@@ -91,9 +92,6 @@ def check_file(path, strict: bool = False) -> CheckReport:
                                  object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as e:
         raise CertificateError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from e
-    from ._precheck import precheck
-
-    precheck(doc)  # steps, flow steps, order, checkpoints within the resource limits
     return check_certificate(doc, strict=strict)
 
 
@@ -111,6 +109,9 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
     if doc.get("schema") not in (SCHEMA, CONVERGE_SCHEMA, DISTANCE_SCHEMA):
         raise CertificateError(f"certificate: unknown schema {doc.get('schema')!r} "
                                f"(this checker reads {SCHEMA}, {DISTANCE_SCHEMA} and {CONVERGE_SCHEMA})")
+    from ._precheck import precheck
+
+    precheck(doc)  # steps, flow steps, order, checkpoints within the resource limits, before any work
     stats = [0]
     old = ctx.prec
     ctx.prec = 256 if strict else 128
@@ -199,6 +200,7 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
     from .._problem import problem_from_dict
 
     problem = _explicit_problem(doc)
+    C.validate(doc, V.Invalid, "gap-v2")  # the structure (schemas/converge-v1.json $defs): unknown keys refused
     N = problem.depth
     eta = V.num(doc, "eta", "certificate")
     if eta <= 0:

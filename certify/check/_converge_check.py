@@ -97,7 +97,7 @@ def _fast_ok(sub: dict, x, cache: dict) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _validator():
+def _validator(kind: str = "converge-v1"):
     """Draft 2020-12 with one change of speed, not of meaning: ``items``
     first tries the conservative fast path on each element and leaves to
     jsonschema every element it is not sure about (200,000 segments: seconds,
@@ -118,7 +118,10 @@ def _validator():
                 yield from validator.descend(x, sub, path=i)
 
     cls = validators.extend(base, {"items": items})
-    return cls(schema())
+    if kind == "converge-v1":
+        return cls(schema())
+    # a standalone certificate of an embedded kind (gap-v2): the same definitions
+    return cls({"$defs": schema()["$defs"], "$ref": f"#/$defs/{kind}"})
 
 
 def statement() -> str:
@@ -137,13 +140,15 @@ def _where(path) -> str:
     return out
 
 
-def validate(doc, invalid) -> None:
+def validate(doc, invalid, kind: str = "converge-v1") -> None:
     """Raise ``invalid(message)`` (a claim not confirmed) or :class:`CertificateError`
     (malformed) on the first violation of the schema; ``invalid`` is the
-    checker's exception class for failed claims."""
+    checker's exception class for failed claims.  ``kind``: ``converge-v1``
+    or a kind defined in its ``$defs`` (``gap-v2``, validated standalone)."""
     import jsonschema
 
-    errors = list(_validator().iter_errors(doc))
+    SCHEMA_NAME = f"certify/{kind}"
+    errors = list(_validator(kind).iter_errors(doc))
     if not errors:
         return
     err = jsonschema.exceptions.best_match(errors)

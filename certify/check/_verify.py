@@ -261,13 +261,9 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
 
 
 def _fro_rows(D) -> np.ndarray:
-    """Per-slice upper bounds of ``||a - b||_F`` given ``D = fl(a - b)`` (exact
-    ``|a - b| <= |fl(a - b)| (1 + 2u)``)."""
-    ss = np.einsum("tij,tij->t", D, D)
-    n = D[0].size
-    out = np.nextafter(np.sqrt(A.infl(ss, n + 4)) * (1.0 + 2.0 * A.U), np.inf)
-    out[~np.any(D != 0, axis=(1, 2))] = 0.0  # exactly equal slices
-    return out
+    """Per-slice upper bounds of ``||a - b||_F`` given ``D = fl(a - b)``
+    (scale-aware: :func:`certify.check._arith.fro_diff_rows_up`)."""
+    return A.fro_diff_rows_up(D)
 
 
 # ---------------------------------------------------------------------------
