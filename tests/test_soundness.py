@@ -213,10 +213,6 @@ def test_flow_balls_contain_closed_form_flow(inst, t_end):
         _assert_ball_contains(cp.center, cp.radius, truth, f"t={cp.t}", 1e-9)
 
 
-def _exactly_stationary(inst) -> bool:
-    return len(inst.a0) == len(inst.phi) and all(a**inst.N == f for a, f in zip(inst.a0, inst.phi))
-
-
 def test_arb_flow_exactly_stationary_depth1_matrix_layer():
     spec = {"dims": [2, 2], "loss": {"kind": "whitened", "target": [[0.0, -0.5], [-0.5, 0.0]]},
             "init": {"weights": [[[0.0, -0.5], [-0.5, 0.0]]]}}
@@ -228,7 +224,6 @@ def test_arb_flow_exactly_stationary_depth1_matrix_layer():
 @budget("flow_closed_form")
 @given(inst=diagonal_instances(max_depth=2, max_width=3, max_mode=24))
 def test_arb_flow_balls_contain_closed_form_flow(inst):
-    assume(not _exactly_stationary(inst))  # the strict xfail above
     p = certify.problem_from_dict(inst.spec)
     enc = certify.enclose_flow(p, Fraction(1, 4), checkpoints=1, backend="arb", prec=128)
     for cp in enc.checkpoints:
