@@ -32,6 +32,7 @@ from .._errors import CertificateError, CertifyError
 from . import _arith as A
 from . import _converge_check as C
 from . import _distance_check as D
+from . import _flowfile_check as FF
 from . import _flowcheck as F
 from . import _verify as V
 
@@ -106,9 +107,9 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
     t0 = time.perf_counter()
     if not isinstance(doc, dict):
         raise CertificateError("certificate: expected a JSON object")
-    if doc.get("schema") not in (SCHEMA, CONVERGE_SCHEMA, DISTANCE_SCHEMA):
-        raise CertificateError(f"certificate: unknown schema {doc.get('schema')!r} "
-                               f"(this checker reads {SCHEMA}, {DISTANCE_SCHEMA} and {CONVERGE_SCHEMA})")
+    if doc.get("schema") not in (SCHEMA, CONVERGE_SCHEMA, DISTANCE_SCHEMA, FF.SCHEMA):
+        raise CertificateError(f"certificate: unknown schema {doc.get('schema')!r} (this checker reads {SCHEMA}, "
+                               f"{DISTANCE_SCHEMA}, {CONVERGE_SCHEMA} and {FF.SCHEMA})")
     from ._precheck import precheck
 
     precheck(doc)  # steps, flow steps, order, checkpoints within the resource limits, before any work
@@ -122,6 +123,8 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
         with np.errstate(over="ignore", invalid="ignore", under="ignore"), threadpool_limits(1):
             if doc["schema"] == CONVERGE_SCHEMA:
                 summary = _check_converge(doc, stats, strict)
+            elif doc["schema"] == FF.SCHEMA:
+                summary = FF.check_flowfile(doc, stats, strict, _explicit_problem)
             elif doc["schema"] == DISTANCE_SCHEMA:
                 summary = D.check_distance(doc, stats, strict, _explicit_problem, _data_norm, _blocks, _check_gd)
             else:
@@ -140,6 +143,10 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
 
 
 def format_report(rep: CheckReport) -> str:
+    if rep.valid and "flow" in rep.summary:
+        s = rep.summary
+        return (f"VALID: all {rep.checked} claims confirmed in {rep.seconds:.2f}s ({s['flow_steps']} flow steps, "
+                f"{s['checkpoints']} checkpoints to t = {s['t_end']:g}; largest radius {s['max_radius']:.3e})")
     if rep.valid and "distance" in rep.summary:
         s = rep.summary
         return (f"VALID: all {rep.checked} claims confirmed in {rep.seconds:.2f}s ({s['runs']} GD runs, "
