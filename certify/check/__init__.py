@@ -483,41 +483,7 @@ def _check_flow(flow, problem, loss, s_G, eta_q, K, ks, cps, N, n_params, stats,
     out = {}
     for n_i, st in enumerate(steps):
         sw = f"flow.steps[{n_i}]"
-        if not isinstance(st, dict):
-            raise CertificateError(f"{sw}: expected an object")
-        t0 = V.frac(st.get("t0"), f"{sw}.t0")
-        h = V.frac(st.get("h"), f"{sw}.h")
-        stats[0] += 1
-        if t0 != t or not h > 0 or t0 + h > T:
-            raise V.Invalid(f"{sw}: the steps do not cover [0, K eta] contiguously (t0 = {st.get('t0')}, h = {st.get('h')})")
-        if V.integer(st, "order", sw, 1) != p:
-            raise V.Invalid(f"{sw}.order: differs from flow.order")
-        e0 = V.num(st, "e0", sw)
-        if n_i == 0:
-            stats[0] += 1
-            if e0 != 0.0:
-                raise V.Invalid(f"{sw}.e0: the flow starts at the initial point (e0 must be 0)")
-        else:
-            V.consistent_up(f"{sw}.e0", e0, e0_x, stats)
-        a = F.candidate(centers, p, loss)
-        if any(A.nonfinite(x) for x in a):
-            raise V.Invalid(f"{sw}: the Taylor candidate overflows")
-        delta_own, motion = F.defect_bound(a, p, h, loss, strict)
-        delta = V.num(st, "delta", sw)
-        V.truth(f"{sw}.delta", delta, delta_own, stats)
-        rho = V.num(st, "rho", sw)
-        mu = V.num(st, "mu", sw)
-        mu_own = F.s31_mu(centers, motion, rho, loss, s_G)
-        V.truth(f"{sw}.mu", mu, mu_own, stats)
-        Hq = A.qarb(h)
-        M = arb(mu)
-        growth = Hq if mu == 0 else (M * Hq).expm1() / M
-        e1_x = A.hi((M * Hq).exp() * arb(e0) + arb(delta) * growth)
-        e1 = V.num(st, "e1", sw)
-        V.consistent_up(f"{sw}.e1", e1, e1_x, stats)
-        stats[0] += 1
-        if not e1 < rho:
-            raise V.Invalid(f"{sw}.rho: the tube is not valid (e1 = {e1!r} >= rho = {rho!r})")
+        t0, h, a, e1 = F.verify_step(st, sw, n_i == 0, t, T, p, centers, e0_x, loss, s_G, strict, stats)
         for i in by_step.get(n_i, []):
             ev = evals[i]
             k = ks[i]
@@ -537,12 +503,7 @@ def _check_flow(flow, problem, loss, s_G, eta_q, K, ks, cps, N, n_params, stats,
                 req = A.hi(arb(e1) + arb(A.fro_diff_up(mid, gc)) + arb(dev))
             V.truth(f"flow.evals[{i}].radius", radius, req, stats)
             out[k] = (gc, radius)
-        yb = F.horner(a, h)
-        jump_own = A.vec_norm_up([A.fro_up(np.zeros_like(r), r) for _, r in yb])
-        jump = V.num(st, "jump", sw)
-        V.truth(f"{sw}.jump", jump, jump_own, stats)
-        e0_x = A.hi(arb(e1) + arb(jump))
-        centers = [m for m, _ in yb]
+        centers, e0_x = F.verify_step_end(st, sw, a, h, e1, stats)
         t = t0 + h
     stats[0] += 1
     if t != T:

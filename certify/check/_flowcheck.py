@@ -312,3 +312,66 @@ def s31_mu(W0, motion, rho: float, loss, s_G: float) -> float:
     moved = V.widen(sig, [arb(x) for x in layer_m], prod_m)
     mu, _ = V.mu_beta(V.tube(moved, [arb(rho)] * N, N), g, s_G, N)
     return mu
+
+
+# ---------------------------------------------------------------------------
+# one validated step (gap-v2 section 4; also flow-v1 files)
+# ---------------------------------------------------------------------------
+
+
+def verify_step(st, sw: str, first: bool, t: Fraction, T: Fraction, order, centers, e0_x: float, loss, s_G: float,
+                strict: bool, stats):
+    """Confirm one flow step's claims from the checker's own candidate through
+    ``centers``: contiguity (``t0 = t``, ``t0 + h <= T``), ``order`` (when
+    given), ``e0`` (0 first, else the replayed ``e0_x``), ``delta``, ``mu``,
+    ``e1`` and the tube ``e1 < rho``.  Returns ``(t0, h, candidate, e1)``."""
+    from flint import arb
+
+    from .._errors import CertificateError
+    from . import _verify as V
+
+    if not isinstance(st, dict):
+        raise CertificateError(f"{sw}: expected an object")
+    t0, h = V.frac(st.get("t0"), f"{sw}.t0"), V.frac(st.get("h"), f"{sw}.h")
+    stats[0] += 1
+    if t0 != t or not h > 0 or t0 + h > T:
+        raise V.Invalid(f"{sw}: the steps do not cover [0, {float(T)!r}] contiguously (t0 = {st.get('t0')}, "
+                        f"h = {st.get('h')})")
+    p = V.integer(st, "order", sw, 1)
+    if order is not None and p != order:
+        raise V.Invalid(f"{sw}.order: differs from flow.order")
+    e0 = V.num(st, "e0", sw)
+    if first:
+        stats[0] += 1
+        if e0 != 0.0:
+            raise V.Invalid(f"{sw}.e0: the flow starts at the initial point (e0 must be 0)")
+    else:
+        V.consistent_up(f"{sw}.e0", e0, e0_x, stats)
+    a = candidate(centers, p, loss)
+    if any(A.nonfinite(x) for x in a):
+        raise V.Invalid(f"{sw}: the Taylor candidate overflows")
+    delta_own, motion = defect_bound(a, p, h, loss, strict)
+    delta, rho, mu = V.num(st, "delta", sw), V.num(st, "rho", sw), V.num(st, "mu", sw)
+    V.truth(f"{sw}.delta", delta, delta_own, stats)
+    V.truth(f"{sw}.mu", mu, s31_mu(centers, motion, rho, loss, s_G), stats)
+    Hq, M = A.qarb(h), arb(mu)
+    growth = Hq if mu == 0 else (M * Hq).expm1() / M
+    e1 = V.num(st, "e1", sw)
+    V.consistent_up(f"{sw}.e1", e1, A.hi((M * Hq).exp() * arb(e0) + arb(delta) * growth), stats)
+    stats[0] += 1
+    if not e1 < rho:
+        raise V.Invalid(f"{sw}.rho: the tube is not valid (e1 = {e1!r} >= rho = {rho!r})")
+    return t0, h, a, e1
+
+
+def verify_step_end(st, sw: str, a, h: Fraction, e1: float, stats):
+    """The re-centering: ``jump >= ||y(h) - c'||`` with ``c'`` the checker's own
+    midpoint of ``y(h)``; returns ``(next centers, next e0 = e1 + jump)``."""
+    from flint import arb
+
+    from . import _verify as V
+
+    yb = horner(a, h)
+    jump = V.num(st, "jump", sw)
+    V.truth(f"{sw}.jump", jump, A.vec_norm_up([A.fro_up(np.zeros_like(r), r) for _, r in yb]), stats)
+    return [m for m, _ in yb], A.hi(arb(e1) + arb(jump))

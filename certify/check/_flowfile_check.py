@@ -15,7 +15,6 @@ from fractions import Fraction
 import numpy as np
 
 from .._errors import CertificateError
-from . import _arith as A
 from . import _flowcheck as F
 from . import _verify as V
 
@@ -25,8 +24,6 @@ CLAIM = ("for every checkpoint, ||theta(t) - center||_2 <= radius, theta the exa
 
 
 def check_flowfile(doc: dict, stats, strict: bool, explicit_problem) -> dict:
-    from flint import arb
-
     if doc.get("backend") != "float64":
         raise CertificateError(f"certificate.backend: {doc.get('backend')!r} enclosures are not re-checkable by this "
                                "checker (it replays float64 candidates only); re-run certify flow with --backend float64")
@@ -70,39 +67,8 @@ def check_flowfile(doc: dict, stats, strict: bool, explicit_problem) -> dict:
     e0_x = 0.0
     for n_i, st in enumerate(steps):
         sw = f"steps[{n_i}]"
-        if not isinstance(st, dict):
-            raise CertificateError(f"{sw}: expected an object")
-        t0, h = V.frac(st.get("t0"), f"{sw}.t0"), V.frac(st.get("h"), f"{sw}.h")
-        p = V.integer(st, "order", sw, 1)
-        stats[0] += 1
-        if t0 != t or not h > 0 or t0 + h > T:
-            raise V.Invalid(f"{sw}: the steps do not cover [0, t_end] contiguously")
-        e0 = V.num(st, "e0", sw)
-        if n_i == 0:
-            stats[0] += 1
-            if e0 != 0.0:
-                raise V.Invalid(f"{sw}.e0: the flow starts at the initial point (e0 must be 0)")
-        else:
-            V.consistent_up(f"{sw}.e0", e0, e0_x, stats)
-        a = F.candidate(centers, p, loss)
-        if any(A.nonfinite(x) for x in a):
-            raise V.Invalid(f"{sw}: the Taylor candidate overflows")
-        delta_own, motion = F.defect_bound(a, p, h, loss, strict)
-        delta, rho, mu = V.num(st, "delta", sw), V.num(st, "rho", sw), V.num(st, "mu", sw)
-        V.truth(f"{sw}.delta", delta, delta_own, stats)
-        V.truth(f"{sw}.mu", mu, F.s31_mu(centers, motion, rho, loss, s_G), stats)
-        Hq, M = A.qarb(h), arb(mu)
-        growth = Hq if mu == 0 else (M * Hq).expm1() / M
-        e1 = V.num(st, "e1", sw)
-        V.consistent_up(f"{sw}.e1", e1, A.hi((M * Hq).exp() * arb(e0) + arb(delta) * growth), stats)
-        stats[0] += 1
-        if not e1 < rho:
-            raise V.Invalid(f"{sw}.rho: the tube is not valid (e1 = {e1!r} >= rho = {rho!r})")
-        yb = F.horner(a, h)
-        jump = V.num(st, "jump", sw)
-        V.truth(f"{sw}.jump", jump, A.vec_norm_up([A.fro_up(np.zeros_like(r), r) for _, r in yb]), stats)
-        e0_x = A.hi(arb(e1) + arb(jump))
-        centers = [m for m, _ in yb]
+        t0, h, a, e1 = F.verify_step(st, sw, n_i == 0, t, T, None, centers, e0_x, loss, s_G, strict, stats)
+        centers, e0_x = F.verify_step_end(st, sw, a, h, e1, stats)
         t = t0 + h
         if t in by_t:
             confirm(t, np.concatenate([c.reshape(-1) for c in centers]), e0_x)
