@@ -191,8 +191,6 @@ class _Ref:
     pi: dict  # (b, a) 1-based -> upper of ||W_{b:a}||_2 for a < b
     g: float  # ||G||_2 upper
     base: object = None  # the same bounds as a certify._s31.BaseNorms
-    G: object = None  # float G^ at the reference iterate (for the per-step gdiff claims)
-    eG: float = 0.0  # >= ||G^ - G||_F there
     # the block's tube data (section 2): largest drift from the reference and
     # largest step per layer over the block, and the radius bound of the block
     drift_max: list = field(default_factory=list)
@@ -476,7 +474,6 @@ def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, p
                 dG = stepper.G - Gs[0]
                 if float(np.vdot(dG, dG)) > (G_DRIFT_FRACTION * ref.g) ** 2:
                     break
-            ref.G, ref.eG = Gs[0], eGs[0]
             gdiffs = _gdiffs(Gs, eGs)
             rounds = claim_up_array([b[1] for b in block]).tolist()
             dnorms = claim_up_array([b[3] for b in block]).tolist()
