@@ -1,0 +1,80 @@
+"""Atomic writers for the experiment outputs (temporary file in the target
+folder, then ``os.replace``: a reader sees the old file or the whole new one)
+and a headless matplotlib figure (``matplotlib.figure.Figure`` with the Agg
+canvas; pyplot's global backend is never touched)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import certify
+
+
+def write_bytes(path, data: bytes) -> Path:
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise certify.UsageError(f"cannot write {path}: {e.strerror or e}") from e
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(e, OSError):
+            raise certify.UsageError(f"cannot write {path}: {e.strerror or e}") from e
+        raise
+    return path
+
+
+def write_text(path, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_csv(path, header: list, rows: list) -> Path:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow(["" if v is None else (repr(v) if isinstance(v, float) else v) for v in r])
+    return write_text(path, buf.getvalue())
+
+
+def new_figure(figsize):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_png(fig, path, dpi: int = 110) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return write_bytes(path, buf.getvalue())
+
+
+def prepare_dir(out_dir) -> Path:
+    """Create ``out_dir`` (and parents) if needed; refuse a path that is a file."""
+    p = Path(out_dir)
+    if p.exists() and not p.is_dir():
+        raise certify.UsageError(f"{p} exists and is not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise certify.UsageError(f"cannot create folder {p}: {e.strerror or e}") from e
+    if not os.access(p, os.W_OK):
+        raise certify.UsageError(f"cannot write into folder {p}: permission denied")
+    return p
