@@ -277,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "'' for none)")
     cu.add_argument("--plot", metavar="FILE.png", help="also plot m(t)")
     cu.set_defaults(func=_cmd_curvature)
+    from .experiments.commands import add_parsers as _add_experiment_parsers
+    _add_experiment_parsers(sub)
 
     for register in _EXTRA_COMMANDS:
         register(sub)
