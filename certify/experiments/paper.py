@@ -78,7 +78,7 @@ class PaperResult:
     every: int
     ratios: tuple
     runs: tuple  # PaperRun, ratio 1 first
-    distance_certificate: Path
+    distance_certificate: Path | None  # None without ratios
     distance_seconds: float
     from_init_at_T: tuple  # certified (lower, upper) of ||theta_K(eta0) - theta_0||
     dist_at_T: tuple  # ((r, (lower, upper)), ...) certified, ||theta_K(eta0) - theta_{rK}(eta0/r)||
@@ -91,7 +91,7 @@ class PaperResult:
 
     @property
     def certificates(self) -> tuple:
-        return tuple(r.certificate for r in self.runs) + (self.distance_certificate,)
+        return tuple(r.certificate for r in self.runs) + ((self.distance_certificate,) if self.distance_certificate else ())
 
 
 def _label(r: int) -> str:
@@ -209,7 +209,7 @@ def run_paper_experiment(out_dir, *, arch: str = "64", ratios=(2, 5, 10, 20), st
     dist_at_T = tuple((dist.ratios[i], last[i][-1].dist) for i in range(1, len(last))) if last else ()
     res = PaperResult(
         out_dir=out, problem=name, arch=arch if problem is None else "custom", eta0=eta0, steps=steps, every=every,
-        ratios=tuple(rs), runs=tuple(runs), distance_certificate=dpath, distance_seconds=dsecs,
+        ratios=tuple(rs), runs=tuple(runs), distance_certificate=dpath if dist is not None else None, distance_seconds=dsecs,
         from_init_at_T=from_init, dist_at_T=dist_at_T,
         max_dist_upper=dist.max_dist_upper if dist is not None else 0.0, figure=figure, table=table,
         report=out / "report.txt", seconds=time.perf_counter() - t_start, checks=tuple(checks),
@@ -329,7 +329,7 @@ def format_report(res: PaperResult) -> str:
                  f"(distance certificate: {res.distance_seconds:.1f}s)")
     L += ["", "Paper's reading: distance from init about 2.6-2.9 by t = 10, distance to the smaller-step runs "
           "below about 0.1, loss curves coincide (MNIST, cross-entropy).",
-          "", "Files: " + ", ".join(p.name for p in res.certificates if p.exists())
+          "", "Files: " + ", ".join(p.name for p in res.certificates)
           + f", {res.table.name}, {res.figure.name}, {res.report.name}",
           "Re-check any certificate independently: certify check " + str(res.runs[0].certificate)]
     for nm, ok, s in res.checks:
