@@ -1,9 +1,24 @@
-"""Random small problem specifications with dyadic entries (multiples of 1/8 in
-[-1.5, 1.5]), shared by the proof checks that sample instances."""
+"""Shared by the proof checks: random small problem specifications with dyadic
+entries (multiples of 1/8 in [-1.5, 1.5]), and exact-rational -> mpmath
+conversion (one rounding at the working precision; mpmath < 1.4 does not
+accept ``Fraction``)."""
 
 from __future__ import annotations
 
 import random
+from fractions import Fraction
+
+import mpmath
+
+
+def mpf_q(x) -> mpmath.mpf:
+    """``x`` (int, Fraction, float or mpf) as an mpf, rounded once to nearest."""
+    if isinstance(x, mpmath.mpf):
+        return x
+    if isinstance(x, (Fraction, int)):
+        x = Fraction(x)
+        return mpmath.mpf(x.numerator) / x.denominator
+    return mpmath.mpf(x)
 
 
 def dyadic_spec(rng: random.Random, d: list, square: bool = False, m=2) -> dict:

@@ -10,6 +10,7 @@ import mpmath
 import numpy as np
 
 from . import ProofFailure
+from ._instances import mpf_q
 
 LEMMA = "P1-EC21"
 TITLE = "Explicit GD-GF gap theorem: ||theta_k - theta(k eta)|| <= beta (G + beta eps) eta J(k eta) <= eps"
@@ -170,17 +171,19 @@ def _check_gronwall_J(rng: random.Random) -> None:
             for dt in dts:
                 ts.append(ts[-1] + dt)
 
+            tsm, ratesm = [mpf_q(x) for x in ts], [mpf_q(a) for a in rates]
+
             def a_int(s, t):  # int_s^t a
                 tot = mpmath.mpf(0)
                 for i in range(n):
-                    l, r = max(s, ts[i]), min(t, ts[i + 1])
+                    l, r = max(s, tsm[i]), min(t, tsm[i + 1])
                     if r > l:
-                        tot += rates[i] * (mpmath.mpf(r) - mpmath.mpf(l))
+                        tot += ratesm[i] * (r - l)
                 return tot
 
             for i in range(1, n + 1):
                 t = ts[i]
-                val = mpmath.quad(lambda s: mpmath.exp(a_int(s, mpmath.mpf(t))), [mpmath.mpf(x) for x in ts[: i + 1]])
+                val = mpmath.quad(lambda s: mpmath.exp(a_int(s, mpf_q(t))), [mpf_q(x) for x in ts[: i + 1]])
                 if not (lo(Js[i]) - 1e-12 <= float(val) <= hi(Js[i]) + 1e-12):
                     raise ProofFailure(f"(d) gronwall_J {Js[i]} does not enclose the quadrature value {val}")
 

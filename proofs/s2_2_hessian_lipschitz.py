@@ -11,6 +11,7 @@ import mpmath
 import numpy as np
 
 from . import ProofFailure
+from ._instances import mpf_q
 
 LEMMA = "S2.2-lip"
 TITLE = "Hessian Lipschitz constant: gamma = 3 s_H A lambda(C) + g sqrt(6 sum_{a<b<c} K_abc^2)"
@@ -79,7 +80,7 @@ def _specs(rng: random.Random):
 
 def _mp_norm2(M):
     M = np.asarray(M, dtype=object)
-    A = mpmath.matrix([[mpmath.mpf(x.numerator) / x.denominator if isinstance(x, Fraction) else mpmath.mpf(x)
+    A = mpmath.matrix([[mpf_q(x)
                         for x in row] for row in M])
     B = A.T * A
     return mpmath.sqrt(max(max(mpmath.eigsy(B, eigvals_only=True)), 0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from . import ProofFailure
+from ._instances import mpf_q
 
 LEMMA = "S3.1"
 TITLE = "Deep-linear curvature bound: lambda_min(Hf) >= -||G||_2 lambda_max(C)"
@@ -75,7 +76,7 @@ def check(*, bound_scale=1, c_entry=None, instances: int = 30, seed: int = 31) -
     negative = 0
     with mpmath.workdps(50):
         eps = mpmath.mpf(10) ** -40
-        mp = lambda q: mpmath.mpf(q.numerator) / q.denominator  # noqa: E731
+        mp = mpf_q
 
         def mat(A):
             return mpmath.matrix([[mp(x) for x in row] for row in A])

@@ -7,6 +7,7 @@ from fractions import Fraction
 from math import comb
 
 from . import ProofFailure
+from ._instances import mpf_q
 
 LEMMA = "S4.1"
 TITLE = "Gronwall bound with a logarithmic norm on a tube (continuation argument)"
@@ -152,15 +153,15 @@ def check(*, closed_form=None, delta_scale=1, mu_scale=1, steps: int = 8, seed: 
             # the defect y' + grad f(y) on the step, an exact polynomial in tau = (t - k eta)/eta in [0, 1]
             comps = [sp.Poly(sp.expand(Q(D[i]) / Q(eta) + gy[i]), tau) for i in range(2)]
             sup = [_bernstein_max([Fraction(int(c.p), int(c.q)) for c in reversed(p.all_coeffs())]) for p in comps]
-            delta_k = mpmath.sqrt(mpmath.mpf(sup[0] ** 2 + sup[1] ** 2) * (1 + mpmath.mpf(10) ** -15)) * delta_scale
+            delta_k = mpmath.sqrt(mpf_q(sup[0] ** 2 + sup[1] ** 2) * (1 + mpmath.mpf(10) ** -15)) * delta_scale
             resid = sp.Poly(sp.expand(y[0] * y[1] - Q(phi)), tau)
             g_sup = _bernstein_max([Fraction(int(c.p), int(c.q)) for c in reversed(resid.all_coeffs())])
             ymax = [max(abs(a0[i]), abs(a1[i])) for i in range(2)]
             # S3.1 (N = 2, widths 1: C = [[0,1],[1,0]]) on the tube: -lambda_min <= |z1 z2 - phi|
-            mu_k = mpmath.mpf(g_sup + rho * (ymax[0] + ymax[1]) + rho * rho) * mu_scale
+            mu_k = mpf_q(g_sup + rho * (ymax[0] + ymax[1]) + rho * rho) * mu_scale
             h = mpmath.mpf(eta.numerator) / eta.denominator
             e = mpmath.exp(mu_k * h) * e + (delta_k * (mpmath.exp(mu_k * h) - 1) / mu_k if mu_k else delta_k * h)
-            if not e < rho:
+            if not e < mpf_q(rho):
                 raise ProofFailure(f"(c) e_{k + 1} = {mpmath.nstr(e, 6)} left the tube rho = {rho}: no conclusion")
             exact = gf((k + 1) * h)
             gap = mpmath.sqrt((exact[0] - mpmath.mpf(a1[0].numerator) / a1[0].denominator) ** 2 +

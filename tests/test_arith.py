@@ -31,6 +31,8 @@ from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 from certify import BlowUpError, UsageError
+
+from independent import mpf_of
 from certify.arith import BACKENDS, get_context
 from certify.arith._arb import ArbMat
 from certify.arith._float64 import F64Mat
@@ -143,7 +145,7 @@ def spectral_lower_sq(Q) -> Fraction:
         return F0
     scale = max(abs(v) for v in Q.ravel())
     with mpmath.mp.workdps(120):
-        M = mpmath.matrix([[mpmath.mpf(v / scale) for v in row] for row in Q])
+        M = mpmath.matrix([[mpf_of(v / scale) for v in row] for row in Q])
         E, V = mpmath.eigsy(M.T * M)
         j = max(range(len(E)), key=lambda i: E[i])
         v = [_mpf_tuple_to_fraction(V[i, j]._mpf_) for i in range(V.rows)]

@@ -150,7 +150,8 @@ class F64Mat:
 
     def norm_f_upper(self) -> float:
         a = self.abs_upper().ravel()
-        s = up(float(a @ a), a.size + 1)
+        with np.errstate(over="ignore"):  # an overflow gives inf, refused below
+            s = up(float(a @ a), a.size + 1)
         v = math.nextafter(math.sqrt(s), math.inf)
         if not math.isfinite(v):
             raise BlowUpError("overflow in a norm bound")
