@@ -23,13 +23,41 @@ from ._flow import enclose_flow, flow_to_json
 from ._gap import GapCertificate, certify_gap
 from ._distance import DistanceCertificate, certify_distance
 from .api import evaluate_derivatives, verify_derivatives
+from ._builtins import builtin_names
+from ._converge import ConvergeResult, gf_time_to_eps, largest_eta, translate
+from ._conditions import ConditionsReport, check_conditions, format_hypotheses
+from ._curvature import curvature_estimate, curvature_profile
+from ._smallstep import concave_gap, gap_against_t, gap_table, required_eta
+from ._enclose import gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_s32
+from ._taylor import FlowEstimate, integrate_gf
+from ._atomic import dumps_json, write_json_atomic
+from ._plot import plot_curvature, plot_gap, plot_smallstep
+from .check import CheckReport, check_certificate, check_file, format_report
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BlowUpError", "CertificateError", "CertifyError", "DistanceCertificate", "EnclosureError", "GDRun", "Objective",
-    "GapCertificate", "NotCertified", "Problem", "ProblemError", "TooLargeError", "UsageError", "certify_distance", "certify_gap",
-    "enclose_flow", "evaluate_derivatives", "flow_to_json",
-    "flatten", "init_scheme", "load_problem", "problem_from_dict", "run_gd", "unflatten",
-    "verify_derivatives",
+    # errors
+    "BlowUpError", "CertificateError", "CertifyError", "EnclosureError", "NotCertified", "ProblemError",
+    "TooLargeError", "UsageError",
+    # problems
+    "Problem", "builtin_names", "flatten", "init_scheme", "load_problem", "problem_from_dict", "unflatten",
+    # derivatives and GD
+    "GDRun", "Objective", "evaluate_derivatives", "run_gd", "verify_derivatives",
+    # flow: certified enclosure and high-precision estimate
+    "FlowEstimate", "enclose_flow", "flow_to_json", "integrate_gf",
+    # gap and distance between runs
+    "DistanceCertificate", "GapCertificate", "certify_distance", "certify_gap",
+    # small steps (PAPER.md section 2)
+    "concave_gap", "gap_against_t", "gap_table", "required_eta",
+    # EC21 translation and the largest certified eta
+    "ConvergeResult", "gf_time_to_eps", "largest_eta", "translate",
+    # conditions
+    "ConditionsReport", "check_conditions", "format_hypotheses",
+    # curvature: S3.2 enclosures and the profile along GF
+    "curvature_estimate", "curvature_profile", "gradient_ball", "hessian_ball", "lambda_min_enclosure", "s31_vs_s32",
+    # checker
+    "CheckReport", "check_certificate", "check_file", "format_report",
+    # output
+    "dumps_json", "plot_curvature", "plot_gap", "plot_smallstep", "write_json_atomic",
 ]
