@@ -71,6 +71,21 @@ class _Stepper:
         self.G = None  # float G^ at the iterate of the last step, and eG >= ||G^ - G||_F
         self.eG = 0.0
 
+    def _setup(self, Ws, P, S, Q, g, A, mats):
+        """Per-shape constants, once (the shapes never change): the norms'
+        rounding factors and, per product, ``gamma_k`` and the underflow term."""
+        N = self.N
+        self._norms = (np.array([1.0 + 2.0 * (m.size + 3) * U for m in mats]),
+                       np.array([2.0 * (m.size + 3) * TINY for m in mats]))
+        self._cP = [None] + [(_gamma(Ws[j].shape[1]), _uf(Ws[j].shape[1], P[j])) for j in range(1, N)]
+        self._cS = [(_gamma(Ws[j].shape[0]), _uf(Ws[j].shape[0], S[j])) for j in range(N - 1)] + [None]
+        self._cQ = [(_gamma(Q[N - 1].shape[0]), _uf(Q[N - 1].shape[0], Q[j])) for j in range(N - 1)] + [None]
+        self._cg = [None] + [(_gamma(Q[j].shape[1]), _uf(Q[j].shape[1], g[j])) for j in range(1, N)]
+        if self.square:
+            k = self.Sxx.shape[0]
+            self._cA = (_gamma(k), _uf(k, A))
+        self._tiny = [math.sqrt(g[j].size) * 2.0**-1073 for j in range(N)]
+
     def step(self, Ws):
         """One float GD step (section 1); returns ``(loss estimate, new Ws, round)``
         with ``round`` the norm-wise bound of section 2 (before claim slack)."""
@@ -94,37 +109,37 @@ class _Stepper:
         sg = [eta * x for x in g]
         new = [W - x for W, x in zip(Ws, sg)]
         delta = [x - W for x, W in zip(new, Ws)]
-        # ---- norms, all at once ----
-        mats = list(Ws) + P[1:] + S[:-1] + [G] + Q[:-1] + g[1:] + sg + new + delta + ([A] if A is not None else [])
+        # ---- norms, all at once (g^_j and A^ need none) ----
+        mats = list(Ws) + P[1:] + S[:-1] + [G] + Q[:-1] + sg + new + delta
         if self._norms is None:
-            self._norms = [(1.0 + 2.0 * (m.size + 3) * U, 2.0 * (m.size + 3) * TINY) for m in mats]
-        # fro_up of each matrix (one vdot each: size + 1 roundings on any path, S4.6)
-        it = iter([math.nextafter(math.sqrt(float(np.vdot(m, m)) * f + a), math.inf)
-                   for m, (f, a) in zip(mats, self._norms)])
-        nW = [next(it) for _ in range(N)]
-        nP = [nW[0]] + [next(it) for _ in range(N - 1)]
-        nS = [next(it) for _ in range(N - 1)] + [nW[N - 1]]
-        nG = next(it)
-        nQ = [next(it) for _ in range(N - 1)] + [nG]
-        ng = [None] + [next(it) for _ in range(N - 1)]
-        nsg = [next(it) for _ in range(N)]
-        nnew = [next(it) for _ in range(N)]
+            self._setup(Ws, P, S, Q, g, A, mats)
+        f, a = self._norms
+        # fro_up of each matrix (one vdot each: size + 1 roundings on any path, S4.6),
+        # vectorised: sqrt is correctly rounded in numpy too, then one step up
+        nv = np.nextafter(np.sqrt(np.array([np.vdot(m, m) for m in mats]) * f + a), np.inf).tolist()
+        nW = nv[:N]
+        nP = [nW[0]] + nv[N:2 * N - 1]
+        nS = nv[2 * N - 1:3 * N - 2] + [nW[N - 1]]
+        nG = nv[3 * N - 2]
+        nQ = nv[3 * N - 1:4 * N - 2] + [nG]
+        nsg = nv[4 * N - 2:5 * N - 2]
+        nnew = nv[5 * N - 2:6 * N - 2]
         # ||new - W|| from the float difference: |a - b| <= |fl(a - b)| / (1 - u)
-        self.dl = [up(next(it), 2) for _ in range(N)]
-        # ---- error propagation (section 2) ----
+        self.dl = [up(x, 2) for x in nv[6 * N - 2:7 * N - 2]]
+        # ---- error propagation (section 2; constants gamma_k and underflow per product precomputed) ----
+        cP, cS, cQ, cg = self._cP, self._cS, self._cQ, self._cg
         eP = [0.0]
         for j in range(1, N):
-            k = Ws[j].shape[1]
-            eP.append(up(nW[j] * eP[-1] + _gamma(k) * nW[j] * nP[j - 1] + _uf(k, P[j]), 8))
+            gk, uf = cP[j]
+            eP.append(up(nW[j] * eP[-1] + gk * nW[j] * nP[j - 1] + uf, 8))
         eS = [0.0] * N
         for j in range(N - 2, -1, -1):
-            k = Ws[j].shape[0]
-            eS[j] = up(eS[j + 1] * nW[j] + _gamma(k) * nS[j + 1] * nW[j] + _uf(k, S[j]), 8)
+            gk, uf = cS[j]
+            eS[j] = up(eS[j + 1] * nW[j] + gk * nS[j + 1] * nW[j] + uf, 8)
         if self.square:
-            nA = next(it)
-            k = self.Sxx.shape[0]
+            gk, uf = self._cA
             eA = up(eP[-1] * (self.n_sxx + self.e_sxx) + nP[-1] * self.e_sxx
-                    + _gamma(k) * nP[-1] * self.n_sxx + _uf(k, A), 10)
+                    + gk * nP[-1] * self.n_sxx + uf, 10)
             eG = up(eA + self.e_syx + U * nG, 4)
             loss = 0.5 * float(np.vdot(A, P[-1])) - float(np.vdot(P[-1], self.Syx)) + self.c
         else:
@@ -134,18 +149,16 @@ class _Stepper:
         rsq = 0.0
         for j in range(N):
             if j < N - 1:
-                k = G.shape[0]
-                eQ = up(eS[j + 1] * (nG + eG) + nS[j + 1] * eG + _gamma(k) * nS[j + 1] * nG + _uf(k, Q[j]), 8)
+                gk, uf = cQ[j]
+                eQ = up(eS[j + 1] * (nG + eG) + nS[j + 1] * eG + gk * nS[j + 1] * nG + uf, 8)
             else:
                 eQ = eG
             if j > 0:
-                k = Q[j].shape[1]
-                eg = up(eQ * (nP[j - 1] + eP[j - 1]) + nQ[j] * eP[j - 1] + _gamma(k) * nQ[j] * nP[j - 1]
-                        + _uf(k, g[j]), 8)
+                gk, uf = cg[j]
+                eg = up(eQ * (nP[j - 1] + eP[j - 1]) + nQ[j] * eP[j - 1] + gk * nQ[j] * nP[j - 1] + uf, 8)
             else:
                 eg = eQ
-            tiny = math.sqrt(g[j].size) * 2.0**-1073
-            rj = up(U * nnew[j] + eta * eg + U * nsg[j] + tiny, 6)
+            rj = up(U * nnew[j] + eta * eg + U * nsg[j] + self._tiny[j], 6)
             rsq += rj * rj
         rnd = math.nextafter(math.sqrt(up(rsq, 2 * N + 2)), math.inf)
         if not math.isfinite(rnd):

@@ -49,7 +49,107 @@ _SIMPLE_KEYS = {"type", "minimum", "exclusiveMinimum", "pattern", "const", "prop
 def _fast_ok(sub: dict, x, cache: dict) -> bool:
     """True only if ``x`` certainly satisfies the subschema ``sub`` (a
     conservative fast path for long homogeneous arrays: segments, flow steps,
-    matrices, hex vectors).  False means "not sure": jsonschema decides."""
+    matrices, hex vectors).  False means "not sure": jsonschema decides.
+    Common shapes (objects of numbers, lists of strings) go through a
+    predicate compiled once per subschema (:func:`_compiled`), with the same
+    meaning as the general walk below."""
+    f = cache.get(id(sub), _MISSING)
+    if f is _MISSING:
+        f = cache[id(sub)] = _compiled(sub, cache)
+        cache.setdefault(("keep",), []).append(sub)  # keeps id(sub) unique while cached
+    if f is not None:
+        return f(x)
+    return _fast_ok_walk(sub, x, cache)
+
+
+_MISSING = object()
+
+
+def _compiled_scalar(sub: dict, cache: dict):
+    """A predicate for a scalar subschema (number/integer/null/string with the
+    keys the general walk understands), or None."""
+    if not isinstance(sub, dict) or not set(sub) <= _SIMPLE_KEYS or "const" in sub:
+        return None
+    if set(sub) & {"properties", "additionalProperties", "required", "items", "minItems", "maxItems"}:
+        return None
+    t = sub.get("type")
+    types = t if isinstance(t, list) else [t] if t is not None else []
+    if not types or not set(types) <= {"number", "integer", "null", "string"}:
+        return None
+    if "string" in types and "pattern" in sub:
+        import re
+
+        rx = re.compile(sub["pattern"])
+    else:
+        rx = None
+    lo = sub.get("minimum")
+    xlo = sub.get("exclusiveMinimum")
+    ok_null = "null" in types
+    ok_num = "number" in types
+    ok_int = "integer" in types
+    ok_str = "string" in types
+
+    def pred(x):
+        tx = type(x)
+        if x is None:
+            return ok_null
+        if (ok_num and tx in (int, float)) or (ok_int and tx is int):
+            return (lo is None or x >= lo) and (xlo is None or x > xlo)
+        if ok_str and tx is str:
+            return rx is None or rx.search(x) is not None
+        return False
+
+    # the general walk tries the types in order and returns at the first
+    # matching one; with disjoint python types the order does not matter,
+    # except "number" before "integer" (both accept int): identical results
+    return pred
+
+
+def _compiled(sub, cache):
+    """A predicate equal to :func:`_fast_ok_walk` on ``sub`` for flat objects
+    whose properties are scalar subschemas, and for arrays of scalars; None
+    otherwise (the general walk is used)."""
+    if not isinstance(sub, dict) or not set(sub) <= _SIMPLE_KEYS or "const" in sub:
+        return None
+    t = sub.get("type")
+    if t == "object":
+        props = sub.get("properties", {})
+        if sub.get("additionalProperties", True) is not False:
+            return lambda x: False if type(x) is dict else _fast_ok_walk(sub, x, cache)
+        preds = {k: _compiled_scalar(v, cache) for k, v in props.items()}
+        if any(p is None for p in preds.values()):
+            return None
+        req = frozenset(sub.get("required", ()))
+
+        def pred_obj(x):
+            if type(x) is not dict:
+                return False
+            if not req <= x.keys():
+                return False
+            for k, v in x.items():
+                p = preds.get(k)
+                if p is None or not p(v):
+                    return False
+            return True
+
+        return pred_obj
+    if t == "array":
+        items = sub.get("items")
+        p = _compiled_scalar(items, cache) if items is not None else None
+        if p is None:
+            return None
+        mn, mx = sub.get("minItems", 0), sub.get("maxItems")
+
+        def pred_arr(x):
+            if type(x) is not list or not (mn <= len(x) and (mx is None or len(x) <= mx)):
+                return False
+            return all(map(p, x))
+
+        return pred_arr
+    return None
+
+
+def _fast_ok_walk(sub: dict, x, cache: dict) -> bool:
     if not isinstance(sub, dict) or not set(sub) <= _SIMPLE_KEYS:
         return False
     t = sub.get("type")

@@ -143,6 +143,10 @@ class Loss:
             if not (np.array_equal(m, Sxx_f) and np.array_equal(m2, Syx_f)):
                 raise CertificateError("problem: inconsistent data statistics")
             self.sxx_norm2 = A.spec2_up(Sxx_f, self.Esxx)
+            # ||Sxx_f||_F and ||Sxx_f - Sxx||_F, ||Syx_f - Syx||_F (entrywise radii) upper
+            self.n_sxx = A.fro_up(Sxx_f)
+            self.e_sxx = 0.0 if self.Esxx is None else A.fro_up(self.Esxx)
+            self.e_syx = 0.0 if self.Esyx is None else A.fro_up(self.Esyx)
         else:
             self.Phi = np.asarray(problem.loss.target, dtype=np.float64)
 
@@ -161,7 +165,8 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
     Returns ``(iterates, new, rounds, steps, drifts, gdiffs)``: the iterates at
     the start of each step, the iterate after the last, per step an upper bound
     of ``||theta^_{k+1} - (theta^_k - eta grad f(theta^_k))||`` (exact gradient,
-    exact eta; entrywise a-posteriori bounds, module ``_arith``), per step and
+    exact eta; the checker's own norm-wise a-priori bounds of section 2, batched
+    over the steps), per step and
     layer upper bounds of ``||W^_l(k+1) - W^_l(k)||`` and of the drift
     ``||W^_l(k) - W^_l(block start)||``, and per step an upper bound of
     ``||G(theta^_k) - G(theta^_start)||_F`` (exact G at both float iterates)."""
@@ -204,60 +209,61 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
             sg[j][t] = sgt[j]
             new[j][t] = nw[j]
         Ws = nw
-    T = lambda x: np.swapaxes(x, -1, -2)
-    infl, gam, UF, U = A.infl, A.gamma, A.UF, A.U
-    # ---- own entrywise a-posteriori bounds (exact W, exact eta), batched ----
-    RP = [None]
+    # ---- own norm-wise a-priori bounds (section 2, S4.6; exact W, exact eta), batched ----
+    # E(X) >= ||X^ - X||_F per step (vectors over the steps), from the Frobenius
+    # norms of the computed arrays: for C^ = fl(A^ B^), inner dimension k,
+    # E(C) <= E(A)(||B^|| + E(B)) + ||A^|| E(B) + gamma_k ||A^|| ||B^|| + uf;
+    # each expression has at most 8 roundings on any path (infl(., 10)).
+    infl, gam, U = A.infl, A.gamma, A.U
+    nrm = _fro_rows  # >= ||X_t||_F per slice (scale-aware)
+    nW = [nrm(w) for w in W]
+    nP = [nW[0]] + [nrm(P[j]) for j in range(1, N)]
+    nS = [nrm(S[j]) for j in range(N - 1)] + [nW[N - 1]]
+    nG = nrm(G)
+    zero = np.zeros(nsteps)
+
+    def prod_err(eA, nA, eB, nB, k, size):
+        return infl(eA * (nB + eB) + nA * eB + gam(k) * nA * nB + _uf(k, size), 10)
+
+    EP = [zero]
     for j in range(1, N):
-        k = W[j].shape[2]
-        inner = gam(k) * np.abs(P[j - 1]) + A.TINY + (0.0 if RP[-1] is None else RP[-1])
-        RP.append(infl(np.abs(W[j]) @ inner + k * UF, 2 * k + 8))
-    RS = [None] * N
+        EP.append(prod_err(zero, nW[j], EP[-1], nP[j - 1], W[j].shape[2], P[j][0].size))
+    ES = [None] * N
+    ES[N - 1] = zero
     for j in range(N - 2, -1, -1):
-        k = W[j].shape[1]
-        inner = gam(k) * np.abs(S[j + 1]) + A.TINY + (0.0 if RS[j + 1] is None else RS[j + 1])
-        RS[j] = infl(inner @ np.abs(W[j]) + k * UF, 2 * k + 8)
+        ES[j] = prod_err(ES[j + 1], nS[j + 1], zero, nW[j], W[j].shape[1], S[j][0].size)
     if loss.square:
         k = loss.Sxx_f.shape[0]
-        aP = np.abs(P[-1]) + (0.0 if RP[-1] is None else RP[-1])
-        inner = gam(k) * np.abs(P[-1]) + A.TINY + (0.0 if RP[-1] is None else RP[-1])
-        RA = inner @ np.abs(loss.Sxx_f) + k * UF
-        if loss.Esxx is not None:
-            RA = RA + aP @ loss.Esxx
-        RA = infl(RA, 2 * k + 8)
-        RG = RA + U * np.abs(G)
-        if loss.Esyx is not None:
-            RG = RG + loss.Esyx
-        RG = infl(RG, 4)
+        EA = prod_err(EP[-1], nP[-1], loss.e_sxx, loss.n_sxx, k, G[0].size)
+        EG = infl(EA + loss.e_syx + U * nG, 4)
     else:
-        RG = U * np.abs(G) if RP[-1] is None else infl(RP[-1] + U * np.abs(G), 3)
-    # ||G(k) - G(start)||_F <= ||fl(G^_k - G^_0)|| (1 + 2u) + ||RG_k|| + ||RG_0||
-    rg = np.nextafter(np.sqrt(infl(np.einsum("tij,tij->t", RG, RG), RG[0].size + 4)), np.inf)
-    gdiffs = infl(_fro_rows(G - G[0]) + rg + rg[0], 3)
+        EG = infl(EP[-1] + U * nG, 3)
+    # ||G(k) - G(start)||_F <= ||fl(G^_k - G^_0)|| (1 + 2u) + E(G)_k + E(G)_0
+    gdiffs = infl(_fro_rows(G - G[0]) + EG + EG[0], 3)
     ss = np.zeros(nsteps)
     for j in range(N):
         if j < N - 1:
-            k = G.shape[1]
-            RQ = np.abs(T(S[j + 1])) @ (gam(k) * np.abs(G) + A.TINY + RG) + k * UF
-            if RS[j + 1] is not None:
-                RQ = RQ + T(RS[j + 1]) @ (np.abs(G) + RG)
-            RQ = infl(RQ, 2 * k + 8)
+            EQ = prod_err(ES[j + 1], nS[j + 1], EG, nG, G.shape[1], Q[j][0].size)
         else:
-            RQ = RG
+            EQ = EG
         if j > 0:
-            k = Q[j].shape[2]
-            Pt = T(P[j - 1])
-            RPt = 0.0 if RP[j - 1] is None else T(RP[j - 1])
-            Rg = infl(np.abs(Q[j]) @ (gam(k) * np.abs(Pt) + A.TINY + RPt) + RQ @ (np.abs(Pt) + RPt) + k * UF, 2 * k + 8)
+            nQ = nG if j == N - 1 else nrm(Q[j])
+            Eg = prod_err(EQ, nQ, EP[j - 1], nP[j - 1], Q[j].shape[2], sg[j][0].size)
         else:
-            Rg = RQ
-        Rnew = infl(eta * Rg + U * np.abs(sg[j]) + A.TINY + U * np.abs(new[j]), 6)
-        ss = ss + np.einsum("tij,tij->t", Rnew, Rnew)
-    size = sum(w[0].size for w in W)
-    rounds = np.nextafter(np.sqrt(infl(ss, 2 * size + 4)), np.inf)
+            Eg = EQ
+        # ||W'^ - (W - eta g)|| <= u ||W'^|| + eta E(g) + u ||fl(eta g^)|| + sqrt(mn) 2^-1073
+        rj = infl(U * nrm(new[j]) + eta * Eg + U * nrm(sg[j]) + _uf(1, sg[j][0].size), 6)
+        ss = ss + rj * rj
+    rounds = np.nextafter(np.sqrt(infl(ss, 2 * N + 2)), np.inf)
     steps = np.stack([_fro_rows(new[j] - W[j]) for j in range(N)], axis=1)
     drifts = np.stack([_fro_rows(W[j] - W[j][0]) for j in range(N)], axis=1)
     return its, Ws, rounds, steps, drifts, gdiffs
+
+
+def _uf(k: int, size: int) -> float:
+    """``>= k sqrt(size) 2^-1073`` (the underflow allowance of a product with
+    inner dimension ``k``), exact: an integer times 2^-1073 is a double."""
+    return math.ldexp(float(math.ceil(k * math.sqrt(size) * (1.0 + 1e-12))), -1073)
 
 
 def _fro_rows(D) -> np.ndarray:
