@@ -38,8 +38,9 @@ grid file (TOML):
   loss = {kind = "whitened", target = [[1.0, 0.5], [0.0, 0.75]]}
   init = {scheme = "balanced", scale = 0.5, seed = 0}
 
-outputs in --out-dir: certs/TASK.json (certify/gap-v2, re-check with 'certify check'),
-certs/TASK.failed.json (a failed task's reason), results.csv (one row per task: certified
+outputs in --out-dir: certs/TASK.json (certify/gap-v2, re-check each with 'certify check';
+the folder holds certificates only), status/TASK.json (each task's last outcome: seconds, or
+the failure's reason), results.csv (one row per task: certified
 gap bracket at T, max upper bound, loss estimate, seconds, status, reason), sweep.png.
 A rerun skips every task whose certificate exists and loads; failed tasks are retried.
 
@@ -189,7 +190,7 @@ def _cmd_sweep(args) -> int:
     src = args.grid
     grid = load_grid(example_grid(src[len("grid:"):]) if src.startswith("grid:") else src)
     out_dir = args.out_dir or f"sweep-{grid.name or 'grid'}"
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)  # a failure's reason stays on one line
     t0 = time.perf_counter()
     print(f"certify sweep {grid.name}: {len(grid.tasks)} tasks -> {out_dir}/", flush=True)
     with _progress() as bar:

@@ -33,9 +33,9 @@ ships ``example.toml`` (20 tasks, about a minute on 2 cores) and
 Outputs (``out_dir``, every file written atomically):
 
 * ``certs/TASK.json``: the task's ``certify/gap-v2`` certificate (``certify
-  check`` re-verifies it);
-* ``certs/TASK.failed.json``: a failed task's one-line reason (removed when it
-  later succeeds);
+  check`` re-verifies it; the folder holds certificates only);
+* ``status/TASK.json``: the task's last outcome: ``certified`` with its
+  seconds, or ``failed`` with the one-line reason;
 * ``results.csv``: one row per task, grid order: the certified bracket of the
   gap at T, the largest certified upper bound, the loss at T (estimate),
   seconds, status (``certified`` / ``failed``) and reason;
@@ -43,10 +43,19 @@ Outputs (``out_dir``, every file written atomically):
   distribution over seeds.
 
 Resumable: a task is finished when its certificate exists, loads, and is the
-task's (schema, eta, steps, not partial); a rerun skips finished tasks and
-retries failed ones (``recheck=True`` also requires ``certify.check_file`` to
-confirm it).  A failing task (an exception in the certification, a worker
-that dies) is recorded with its one-line reason and never stops the others.
+task's (schema, eta, steps, every, not partial); a rerun skips finished tasks
+and retries failed ones (``recheck=True`` also requires ``certify.check_file``
+to confirm it).  A task's id hashes the grid's entry for its problem (the
+name, or the file's path, not the file's content): after editing a problem
+file, use a new ``out_dir``.  A failing task (an exception in the
+certification, a worker that dies) is recorded with its one-line reason and
+never stops the others.
+
+Tasks that share a process run one at a time: certify's Arb and mpmath work
+sets process-wide precision (python-flint's and mpmath's contexts are not
+thread-local), so ``LocalCluster(processes=False)`` or workers with several
+threads are safe but not parallel within a process; use worker processes
+(the default) for parallelism.
 
 With a remote scheduler, ``out_dir`` must be on a file system the workers
 share, and the workers need certify installed.  The Dask dashboard (address
@@ -61,8 +70,10 @@ import json
 import math
 import os
 import re
+import threading
 import time
 import tomllib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +87,8 @@ GRID_KEYS = {"name", "problems", "seeds", "etas", "horizons", "checkpoints", "al
 CSV_HEADER = ["task", "problem", "seed", "eta", "steps", "T", "status", "gap_lower_T", "gap_upper_T",
               "max_gap_upper", "loss_T_estimate", "seconds", "certificate", "reason"]
 MAX_TASKS = 100_000
+#: one certification at a time per process (precision contexts are process-wide)
+_TASK_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -267,13 +280,18 @@ def _load_task_problem(task: SweepTask):
 
 
 def _paths(out: Path, task: SweepTask):
-    return out / "certs" / f"{task.id}.json", out / "certs" / f"{task.id}.failed.json"
+    """(certificate, status record) of a task."""
+    return out / "certs" / f"{task.id}.json", out / "status" / f"{task.id}.json"
 
 
 def run_task(task: SweepTask, out_dir: str) -> dict:
     """Certify one task, write its certificate (or failure record) atomically, return its row."""
-    out = Path(out_dir)
-    cert_path, fail_path = _paths(out, task)
+    with _TASK_LOCK:
+        return _run_task(task, Path(out_dir))
+
+
+def _run_task(task: SweepTask, out: Path) -> dict:
+    cert_path, status_path = _paths(out, task)
     t0 = time.perf_counter()
     try:
         prob = _load_task_problem(task)
@@ -282,26 +300,30 @@ def run_task(task: SweepTask, out_dir: str) -> dict:
                                        stop_when_vacuous=not task.allow_vacuous)
         doc = cert.to_json()
         secs = time.perf_counter() - t0
-        doc_row = {"seconds": secs}
         certify.write_json_atomic(cert_path, doc)
-        try:
-            fail_path.unlink()
-        except FileNotFoundError:
-            pass
         row = _row_from_doc(task, doc, cert_path, out)
-        row.update(doc_row)
-        certify.write_json_atomic(cert_path.with_suffix(".seconds.json"), doc_row)
+        row["seconds"] = secs
+        certify.write_json_atomic(status_path, {"task": task.id, "status": "certified", "seconds": secs})
         return row
     except BaseException as e:  # noqa: BLE001 - recorded, never propagated: the other tasks go on
-        if isinstance(e, KeyboardInterrupt):
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
         reason = _one_line(e)
         secs = time.perf_counter() - t0
-        try:
-            certify.write_json_atomic(fail_path, {"task": task.id, "reason": reason, "seconds": secs})
-        except Exception:  # noqa: BLE001 - the row still carries the reason
+        _record_failure(out, task, reason, secs)
+        try:  # a task runs only when no certificate of it was accepted: one left behind is stale
+            cert_path.unlink()
+        except OSError:
             pass
         return _failed_row(task, reason, secs)
+
+
+def _record_failure(out: Path, task: SweepTask, reason: str, secs=None) -> None:
+    try:
+        certify.write_json_atomic(_paths(out, task)[1],
+                                  {"task": task.id, "status": "failed", "reason": reason, "seconds": secs})
+    except Exception:  # noqa: BLE001 - the row still carries the reason
+        pass
 
 
 def _failed_row(task: SweepTask, reason: str, secs=None) -> dict:
@@ -336,7 +358,9 @@ def finished_row(task: SweepTask, out_dir, recheck: bool = False) -> dict | None
     except Exception:  # noqa: BLE001 - unreadable or foreign: run the task again
         return None
     try:
-        row["seconds"] = json.loads(cert_path.with_suffix(".seconds.json").read_text())["seconds"]
+        st = json.loads(_paths(out, task)[1].read_text(encoding="utf-8"))
+        if st.get("status") == "certified":
+            row["seconds"] = st["seconds"]
     except Exception:  # noqa: BLE001 - the time is informational
         pass
     return row
@@ -388,6 +412,7 @@ def run_sweep(grid, out_dir, *, scheduler: str | None = None, client=None, worke
         raise certify.UsageError(f"workers must be an integer >= 1, got {workers!r}")
     out = _io.prepare_dir(out_dir)
     _io.prepare_dir(out / "certs")
+    _io.prepare_dir(out / "status")
     ids = [t.id for t in grid.tasks]
     if len(set(ids)) != len(ids):
         raise _bad("two tasks have the same id (duplicate problems?)")
@@ -412,7 +437,8 @@ def run_sweep(grid, out_dir, *, scheduler: str | None = None, client=None, worke
             dashboard = getattr(cl, "dashboard_link", None)
             if on_dashboard is not None:
                 on_dashboard(dashboard)
-            futs = {cl.submit(run_task, t, str(out.resolve()), key=f"certify-sweep-{t.id}", pure=False): t
+            run = uuid.uuid4().hex[:8]  # fresh keys: a reused client must not hand back an earlier run's result
+            futs = {cl.submit(run_task, t, str(out.resolve()), key=f"certify-sweep-{t.id}-{run}", pure=False): t
                     for t in todo}
             for fut in as_completed(futs):
                 t = futs[fut]
@@ -420,10 +446,7 @@ def run_sweep(grid, out_dir, *, scheduler: str | None = None, client=None, worke
                     row = fut.result()
                 except Exception as e:  # noqa: BLE001 - a worker died or the task could not run
                     row = _failed_row(t, f"task did not run: {_one_line(e)}")
-                    try:
-                        certify.write_json_atomic(_paths(out, t)[1], {"task": t.id, "reason": row["reason"]})
-                    except Exception:  # noqa: BLE001
-                        pass
+                    _record_failure(out, t, row["reason"])
                 rows[t.id] = row
                 if progress is not None:
                     progress(len(rows), total)
@@ -451,15 +474,19 @@ def _plot(path, grid: Grid, rows) -> Path:
     ax, ax2 = fig.subplots(1, 2)
     ok = [r for r in rows if r["status"] == "certified"]
     groups: dict = {}
+
+    def horizon(r):  # T = eta K differs from the grid's horizon in the last bits: group by the latter
+        return float(f"{r['T']:.10g}")
+
     for r in ok:
-        groups.setdefault((r["problem"], r["T"]), []).append(r)
+        groups.setdefault((r["problem"], horizon(r)), []).append(r)
     colors = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray"]
     for i, ((prob, T), rs) in enumerate(sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1]))):
         c = colors[i % len(colors)]
         eta = np.array([r["eta"] for r in rs])
         hi = np.array([r["gap_upper_T"] for r in rs])
         lo = np.array([r["gap_lower_T"] for r in rs])
-        ax.vlines(eta, np.maximum(lo, 1e-300), hi, color=c, lw=2, alpha=0.6)
+        ax.vlines(eta, np.where(lo > 0, lo, hi), hi, color=c, lw=2, alpha=0.6)  # (a vacuous 0: no bar)
         ax.plot(eta, hi, "o", ms=3, color=c, label=f"{prob}, T = {T:.4g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -471,7 +498,7 @@ def _plot(path, grid: Grid, rows) -> Path:
     # distribution over seeds: one box per (problem, eta, T)
     cells: dict = {}
     for r in ok:
-        cells.setdefault((r["problem"], r["eta"], r["T"]), []).append(r["gap_upper_T"])
+        cells.setdefault((r["problem"], r["eta"], horizon(r)), []).append(r["gap_upper_T"])
     keys = sorted(cells)
     if keys:
         ax2.boxplot([cells[k] for k in keys], showfliers=True)
