@@ -142,18 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
         "Gronwall update.  At every checkpoint the output holds a ball (center, radius) that provably "
         "contains theta(t); radii are certified upper bounds in the 2-norm of the flattened parameters.",
         epilog="examples:\n  certify flow builtin:demo --t-end 3 --out enc.json\n"
-        "  certify flow builtin:demo --t-end 1 --backend arb --prec 256 --out enc256.json",
+        "  certify flow builtin:demo --t-end 1 --backend arb --prec 256 --out enc256.json\n"
+        "  certify flow builtin:demo --t-end 3 --out enc.json --plot flow.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     fl.add_argument("problem", metavar="PROBLEM")
     fl.add_argument("--t-end", type=_positive_float("--t-end"), required=True, help="horizon T > 0")
-    fl.add_argument("--checkpoints", type=_positive_int("--checkpoints"), default=10,
-                    help="number K of equally spaced checkpoints (default 10)")
+    fl.add_argument("--checkpoints", type=_positive_int("--checkpoints"),
+                    help="number K of equally spaced checkpoints (default 10; 50 with --plot, for smooth curves)")
     fl.add_argument("--backend", choices=["float64", "arb"], default="float64",
                     help="float64 (fast, radii near 1e-13) or arb (Arb balls, any precision)")
     fl.add_argument("--prec", type=_positive_int("--prec"), help="bits of precision for --backend arb (default 128)")
     fl.add_argument("--order", type=_positive_int("--order"), help="Taylor order (default: by precision)")
     fl.add_argument("--out", required=True, metavar="ENC.json", help="output file (written atomically)")
+    fl.add_argument("--plot", metavar="FLOW.png",
+                    help="also plot the certified radius (every integrator step) and the loss (estimate) against t")
     fl.set_defaults(func=_cmd_flow)
 
     gp = sub.add_parser(
@@ -175,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     gp.add_argument("problem", metavar="PROBLEM")
     gp.add_argument("--eta", type=_positive_float("--eta"), required=True, help="GD step size > 0")
     gp.add_argument("--steps", type=_positive_int("--steps"), required=True, help="number K of GD steps")
-    gp.add_argument("--every", type=_positive_int("--every"), help="checkpoint every S steps (default K/20)")
+    gp.add_argument("--every", type=_positive_int("--every"),
+                    help="checkpoint every S steps (default K/20; K/200 with --plot, for smooth curves)")
     gp.add_argument("--refresh", type=_positive_int("--refresh"), default=100,
                     help="at most this many steps between reference points for the curvature bounds (default 100)")
     gp.add_argument("--partial", action="store_true",
@@ -185,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="keep going when a checkpoint's bracket is vacuous (lower bound 0 although the float "
                     "iterate and the GF center differ); by default that stops the run with exit 4")
     gp.add_argument("--out", required=True, metavar="CERT.json", help="certificate (written atomically)")
-    gp.add_argument("--plot", metavar="GAP.png", help="also plot the certified band against time")
+    gp.add_argument("--plot", metavar="GAP.png",
+                    help="also plot the certified band, the one-sided S4.2 bound, the radii and the loss (estimate) "
+                    "against t (PNG, written atomically)")
     gp.set_defaults(func=_cmd_gap)
 
     ds = sub.add_parser(
@@ -275,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="factors c for the int m comparison: every layer of the initial point is multiplied by "
                     "c^(1/N), so the end-to-end matrix scales by c and balancedness is kept (default 1,0.1,0.01; "
                     "'' for none)")
-    cu.add_argument("--plot", metavar="FILE.png", help="also plot m(t)")
+    cu.add_argument("--plot", metavar="FILE.png",
+                    help="also plot the certified m(t) against the estimates (PNG, written atomically)")
     cu.set_defaults(func=_cmd_curvature)
     from .experiments.commands import add_parsers as _add_experiment_parsers
     _add_experiment_parsers(sub)
@@ -481,20 +488,35 @@ def _cmd_flow(args) -> int:
     out.print(f"certified GF enclosure of {prob.name or args.problem} on [0, {args.t_end:g}], backend "
               f"{args.backend} ({enc.prec} bits), {len(enc.steps)} steps, {time.perf_counter() - t0:.2f}s")
     rows = [(f"{float(c.t):.6g}", f"{c.loss:.6e}", f"{c.radius:.3e}", c.steps) for c in enc.checkpoints]
-    out.print(table(None, ["t", "loss (estimate)", "radius (certified)", "steps"], rows))
-    out.print(f"wrote {args.out} (schema certify/flow-v1)")
+    out.print(table(None, ["t", "loss (estimate)", "radius (certified)", "steps"], _thin(rows)))
+    if args.plot:
+        from ._plot import plot_flow
+
+        plot_flow(enc, args.plot)
+    out.print(f"wrote {args.out} (schema certify/flow-v1)" + (f" and {args.plot}" if args.plot else ""))
     return 0
 
 
-def print_gap_table(out, cert):
+def _thin(rows, most: int = 21):
+    """At most ``most`` rows, evenly spaced, first and last kept (dense plots, short tables)."""
+    if len(rows) <= most:
+        return rows
+    idx = sorted({round(i * (len(rows) - 1) / (most - 1)) for i in range(most)})
+    return [rows[i] for i in idx]
+
+
+def print_gap_table(out, cert, most=None):
     rows = []
     for c in cert.checkpoints:
         ratio = c.gap_upper / c.gap_lower if c.gap_lower > 0 else float("inf")
         s42 = f"{c.gap_upper_s42:.4e}" if c.gap_upper_s42 != float("inf") else "-"
         rows.append((c.k, f"{float(c.t):.6g}", f"{c.loss:.6e}", f"{c.gap_lower:.6e}", f"{c.gap_upper:.6e}",
                      f"{ratio:.9f}" if ratio != float("inf") else "-", s42))
+    shown = _thin(rows, most) if most else rows
     out.print(table(None, ["k", "t", "loss (estimate)", "gap lower", "gap upper", "upper/lower",
-                           "S4.2 upper"], rows))
+                           "S4.2 upper"], shown))
+    if len(shown) < len(rows):
+        out.print(f"({len(shown)} of {len(rows)} checkpoints shown; the certificate holds them all)")
 
 
 def _run_gap(problem, eta, steps, every, refresh, partial=False, stop_when_vacuous=False):
@@ -528,7 +550,7 @@ def _cmd_gap(args) -> int:
     out = console()
     out.print(f"certified GD-vs-GF gap on {prob.name or args.problem}: eta={args.eta:g}, {cert.steps} steps "
               f"(t up to {args.eta * cert.steps:g}), {elapsed:.2f}s")
-    print_gap_table(out, cert)
+    print_gap_table(out, cert, most=21)
     end = "the whole run" if cert.s42_end >= cert.steps else f"steps < {cert.s42_end}"
     out.print(f"all bounds certified (exact GD vs exact GF); S4.2 one-sided bound valid for {end}; "
               f"max gap upper bound {cert.max_gap_upper:.6e}")
@@ -725,7 +747,8 @@ def _register_conditions(sub) -> None:
         "(PAPER.md section 1) and the scalar-output bad set.  Each line has a source tag ([ACGH19], "
         "[derived], [EC21-informal]), a verdict that is 'holds' only when proved, and its certified margin.",
         epilog="examples:\n  certify conditions builtin:demo\n"
-        "  certify conditions builtin:demo --eta 1e-4 --t-end 1 --json",
+        "  certify conditions builtin:demo --eta 1e-4 --t-end 1 --json\n"
+        "  certify conditions builtin:demo --eta 1e-3 --plot margins.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("problem", metavar="PROBLEM")
@@ -736,6 +759,8 @@ def _register_conditions(sub) -> None:
     c.add_argument("--t-end", type=_positive_float("--t-end"),
                    help="horizon T of the trajectory quantities (default 1; with --eta: floor(T/eta) steps)")
     c.add_argument("--json", action="store_true", help="JSON output (schema certify/conditions-v1)")
+    c.add_argument("--plot", metavar="FILE.png",
+                   help="also plot every hypothesis's certified margin interval, coloured by verdict (PNG)")
     c.set_defaults(func=_cmd_conditions)
 
 
@@ -804,6 +829,8 @@ def _preflight(args) -> None:
                              f"{2.0**-60:.3g}; use {what} >= 2^-60")
 
     if cmd == "flow":
+        if args.checkpoints is None:  # dense checkpoints for a smooth plot
+            args.checkpoints = 50 if args.plot else 10
         L.check("checkpoints", args.checkpoints, "--checkpoints")
         L.check("horizon", args.t_end, "--t-end")
         shortest(args.t_end / args.checkpoints, "--t-end / --checkpoints")
@@ -813,13 +840,14 @@ def _preflight(args) -> None:
         order = args.order or (16 if args.backend == "float64" else max(16, int(0.55 * prec * math.log10(2))))
         L.check("order", order, "--order" if args.order else f"the default Taylor order at {prec} bits")
         L.check_min_order(order, prec)
-        outputs(args.out)
+        outputs(args.out, args.plot)
     elif cmd in ("gap", "demo"):
         L.check("steps", args.steps, "--steps")
         L.check("horizon", args.eta * args.steps, "the horizon --eta x --steps")
         if cmd == "gap":
-            every = args.every or max(1, args.steps // 20)
-            L.check("checkpoints", args.steps // every + 1, "checkpoints (--steps / --every + 1)")
+            if args.every is None:  # dense checkpoints for a smooth plot
+                args.every = max(1, args.steps // (200 if args.plot else 20))
+            L.check("checkpoints", args.steps // args.every + 1, "checkpoints (--steps / --every + 1)")
             outputs(args.out, args.plot)
     elif cmd == "converge":
         L.check("horizon", args.t_max, "--t-max")
@@ -834,6 +862,7 @@ def _preflight(args) -> None:
             L.check("steps", math.floor(T / args.eta), "GD steps floor(T / --eta)")
             # at least one GD step: the trajectory runs to eta when eta > T
             L.check("horizon", max(T, args.eta), "the horizon max(--t-end, --eta)")
+        outputs(args.plot)
     elif cmd == "curvature":
         L.check("horizon", args.t_end, "--t-end")
         L.check("rows", args.checkpoints, "--checkpoints")
@@ -866,6 +895,10 @@ def _cmd_conditions(args) -> int:
 
     prob = load_problem(args.problem)
     rep = check_conditions(prob, eta=args.eta, eps=args.eps, t_end=args.t_end)
+    if args.plot:
+        from ._plot import plot_conditions
+
+        plot_conditions(rep, args.plot)
     if args.json:
         sys.stdout.write(json.dumps(rep.to_json(), allow_nan=False) + "\n")
         return 0
@@ -884,6 +917,8 @@ def _cmd_conditions(args) -> int:
             out.print(f"  {h.name}: {escape(h.reason)}")
     out.print("'holds' only with a certified margin > 0, 'fails' only with a certified margin < 0; "
               "[EC21-informal] quantities are reported, never verdicts. --json for every number.")
+    if args.plot:
+        out.print(f"wrote {args.plot}")
     return 0
 
 

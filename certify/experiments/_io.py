@@ -1,7 +1,8 @@
 """Atomic writers for the experiment outputs (temporary file in the target
 folder, then ``os.replace``: a reader sees the old file or the whole new one)
-and a headless matplotlib figure (``matplotlib.figure.Figure`` with the Agg
-canvas; pyplot's global backend is never touched)."""
+and headless figures in certify's one plot style (:mod:`certify._plot`:
+``matplotlib.figure.Figure`` on the Agg canvas; pyplot's global backend is
+never touched)."""
 
 from __future__ import annotations
 
@@ -52,18 +53,18 @@ def write_csv(path, header: list, rows: list) -> Path:
 
 
 def new_figure(figsize):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """A ``matplotlib.figure.Figure`` on its own Agg canvas (certify's plots: no pyplot, no backend change)."""
+    from .._plot import new_figure as _new
 
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
+    fig, _ = _new(figsize, 0)
     return fig
 
 
-def save_png(fig, path, dpi: int = 110) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return write_bytes(path, buf.getvalue())
+def save_png(fig, path) -> Path:
+    """certify's house style on every axes, then the PNG written atomically (the caller did the layout)."""
+    from .._plot import save_png as _save
+
+    return _save(fig, path, tight=False)
 
 
 def prepare_dir(out_dir) -> Path:

@@ -34,6 +34,7 @@ certified bounds), ``paper.png`` (the figure) and ``report.txt``.
 from __future__ import annotations
 
 import math
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,9 +310,11 @@ def _plot(path, name, runs, certs, dist, eta0, differences):
     ax_rel.legend(fontsize=6, ncol=2)
     fig.suptitle(f"Elkabetz & Cohen (2021), section 5, certified: GD at eta0 = {eta0:g} and eta0/r on {name}",
                  fontsize=11)
-    fig.text(0.5, 0.01, "Differs from the paper: " + "; ".join(differences) + ".  Lines in (b) are the certified "
-             "upper bounds; shaded: [lower, upper].", ha="center", fontsize=8, color="dimgray")
-    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
+    note = textwrap.fill("Differs from the paper: " + "; ".join(differences) + ".  Lines in (b) are the certified "
+                         "upper bounds; shaded: [lower, upper].", width=190)
+    lines = note.count("\n") + 1
+    fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=8, color="dimgray")
+    fig.tight_layout(rect=(0, 0.015 + 0.035 * lines, 1, 0.95))
     return _io.save_png(fig, path)
 
 
