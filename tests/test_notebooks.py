@@ -19,7 +19,7 @@ nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOK_DIR = Path(__file__).parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.py"))
-EXPECTED = ("01_quickstart", "02_paper_figure", "03_small_step_needed")
+EXPECTED = ("01_quickstart", "02_paper_figure", "03_small_step_needed", "04_deep_linear_theorem")
 TIMEOUT = 600  # seconds per cell
 
 
