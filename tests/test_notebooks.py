@@ -19,7 +19,8 @@ nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOK_DIR = Path(__file__).parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.py"))
-EXPECTED = ("01_quickstart", "02_paper_figure", "03_small_step_needed", "04_deep_linear_theorem")
+EXPECTED = ("01_quickstart", "02_paper_figure", "03_small_step_needed", "04_deep_linear_theorem",
+            "05_property_testing")
 TIMEOUT = 600  # seconds per cell
 
 
@@ -49,7 +50,7 @@ def test_notebook_executes_and_saves_figures(path, tmp_path, monkeypatch):
     assert all(p.stat().st_size > 0 for p in pngs)
 
 
-def test_the_expected_notebooks_exist():
+def test_the_five_notebooks_exist():
     stems = {p.stem for p in NOTEBOOKS}
     missing = [s for s in EXPECTED if s not in stems]
     assert not missing, f"missing notebooks: {missing}"
