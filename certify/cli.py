@@ -715,7 +715,7 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_proofs(args) -> int:
-    import proofs
+    from . import proofs
 
     t0 = time.perf_counter()
     results = proofs.run_all()

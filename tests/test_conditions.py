@@ -12,14 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import proofs
+from certify import proofs
 from certify._conditions import NAMES, SCHEMA, SOURCES, STATUSES, check_conditions
 from certify._errors import UsageError
 from certify._gap import certify_gap
 from certify._problem import problem_from_dict
 from certify.cli import main
 from certify.strategies import problem_specs
-from proofs import ec21_gap_theorem, s2_2_hessian_lipschitz, s3_homogeneous
+from certify.proofs import ec21_gap_theorem, s2_2_hessian_lipschitz, s3_homogeneous
 
 # ---------------------------------------------------------------------------
 # independent reference computations (Fractions / mpmath at 50 digits)

@@ -4,10 +4,10 @@ rejects a deliberately wrong formula."""
 
 import pytest
 
-import proofs
+from certify import proofs
 from fractions import Fraction
 
-from proofs import s3_1_tube, s4_3_taylor_model, s4_5_segment, s4_6_rounding
+from certify.proofs import s3_1_tube, s4_3_taylor_model, s4_5_segment, s4_6_rounding
 
 
 @pytest.mark.parametrize("mod", [s3_1_tube, s4_3_taylor_model, s4_5_segment, s4_6_rounding], ids=lambda m: m.LEMMA)

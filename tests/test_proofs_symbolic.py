@@ -6,8 +6,8 @@ from fractions import Fraction
 import pytest
 import sympy as sp
 
-import proofs
-from proofs import (
+from certify import proofs
+from certify.proofs import (
     s2_1_gradient, s2_2_hessian, s2_3_degree, s2_4_balancedness, s2_5_end_to_end, s3_1_curvature, s4_1_gronwall,
 )
 
