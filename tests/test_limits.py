@@ -186,3 +186,35 @@ def test_api_gd_and_gap_check_the_steps_limit(monkeypatch):
     with pytest.raises(ResourceLimitError, match="CERTIFY_MAX_STEPS"):
         run_gd(prob, 1e-3, 6)
     assert run_gd(prob, 1e-3, 5).steps == 5
+
+
+_plain_values = st.recursive(
+    st.none() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet="[]{}ab,:0123456789", max_size=8),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(alphabet="[]{}k7", max_size=4), kids,
+                                                                max_size=4),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_plain_values)
+def test_vectorised_prescan_equals_the_parsed_depth(value):
+    """Without escapes the pre-scan takes its vectorised path (quotes toggle
+    "inside a string"): brackets inside strings must not count."""
+    from certify import _limits
+
+    text = json.dumps(value)
+    assert "\\" not in text
+    assert _limits._text_depth(text) == _limits._depth(json.loads(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789a-.\u0663", max_size=60))
+def test_longest_digit_run_matches_a_regex_scan(text):
+    import re
+
+    from certify import _limits
+
+    # \u0663 (ARABIC-INDIC THREE) is a Unicode digit: the non-ASCII path counts it like \d does
+    expect = max((len(m) for m in re.findall(r"\d+", text)), default=0)
+    assert _limits._longest_digit_run(text) == expect

@@ -518,3 +518,27 @@ def test_plot_naming_an_existing_folder_is_refused_before_any_work(cmd, p8, tmp_
     rc, line = _run([a.format(p=p8, o=str(out), d=str(folder)) for a in cmd], capsys)
     assert rc == 2 and "existing folder" in line
     assert not out.exists() and list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("odd", ["0x1p+0\n", "\n0x1p+0", "0x1p+0\n0x1p+0", "", "zz", "nan", "-inf", "0x1.8p-3",
+                                 "0x1.8p-3 ", 5, None, "0x0.0p+0", "0x1.gp+0"])
+@pytest.mark.parametrize("where", [0, 50, 99])
+def test_schema_fast_path_on_long_string_arrays_agrees_with_jsonschema(odd, where):
+    """Long hex arrays are matched in one pass over the newline-joined items:
+    an item containing a newline (or any other oddity) gets the same verdict
+    as plain jsonschema gives."""
+    import jsonschema
+
+    from certify.check import _converge_check as CC
+
+    item = {"type": "string", "pattern": "^-?(0x[0-9a-f](\\.[0-9a-f]+)?p[+-][0-9]+|0x0\\.0p\\+0|inf|nan)$"}
+    sub = {"type": "array", "items": item}
+    x = [float.hex(float(k) / 7.0) for k in range(1, 101)]
+    x[where] = odd
+    fast = CC._compiled(sub, {})
+    assert fast is not None
+    plain = jsonschema.Draft202012Validator(sub).is_valid(x)
+    if fast(x):
+        assert plain, (odd, where)
+    if not (isinstance(odd, str) and "\n" in odd):
+        assert fast(x) == plain, (odd, where)  # without newlines the joined match decides alone

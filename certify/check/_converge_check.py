@@ -139,14 +139,40 @@ def _compiled(sub, cache):
         if p is None:
             return None
         mn, mx = sub.get("minItems", 0), sub.get("maxItems")
+        whole = _joined_matcher(items)
 
         def pred_arr(x):
             if type(x) is not list or not (mn <= len(x) and (mx is None or len(x) <= mx)):
                 return False
+            if whole is not None and len(x) > 64 and all(type(v) is str for v in x):
+                # one C-level match over the items joined by newlines instead of one per item
+                joined = "\n".join(x)
+                if joined.count("\n") == len(x) - 1:  # no item contains a newline
+                    return whole.fullmatch(joined) is not None
             return all(map(p, x))
 
         return pred_arr
     return None
+
+
+def _joined_matcher(items):
+    """For a string item schema ``{"type": "string", "pattern": "^BODY$"}``
+    whose BODY cannot match a newline: a regex matching exactly the
+    newline-joined lists of strings that each match the pattern (the caller
+    checks that no item contains a newline).  None if not of that form."""
+    import re
+
+    if not isinstance(items, dict) or set(items) != {"type", "pattern"} or items["type"] != "string":
+        return None
+    pat = items["pattern"]
+    if not (pat.startswith("^") and pat.endswith("$")):
+        return None
+    body = pat[1:-1]
+    plain = re.sub(r"\\[.+\-()|?*{}\[\]^$]", "", body)  # escaped literals cannot match a newline
+    # anything that could match a newline, or anchors inside: leave it to the per-item path
+    if any(tok in plain for tok in (".", "^", "$", "\\")):
+        return None
+    return re.compile(f"(?:{body})(?:\n(?:{body}))*")
 
 
 def _fast_ok_walk(sub: dict, x, cache: dict) -> bool:
