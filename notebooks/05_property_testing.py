@@ -1,10 +1,11 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -225,8 +226,8 @@ widths = [(hi - lo) / hi for _, lo, hi in positions if lo > 0]
 one_sided = sum(1 for _, lo, _ in positions if lo == 0)
 if widths:
     print(f"relative bracket widths (upper - lower)/upper: median {np.median(widths):.1e}, max {max(widths):.1e} "
-          f"(ratios of certified bounds); {one_sided} bracket(s) one-sided (certified lower bound 0: the gap is "
-          "below the radii there)")
+          f"(ratios of certified bounds); {one_sided} bracket(s) one-sided (certified lower bound 0: the gap "
+          "is not resolved above the radii there, e.g. a stationary start where it is 0)")
 assert positions
 
 # %% [markdown]

@@ -10,6 +10,8 @@ set to the test's temporary folder (also the kernel's working directory) and
 
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,11 +58,25 @@ def test_the_five_notebooks_exist():
     assert not missing, f"missing notebooks: {missing}"
 
 
-def test_notebooks_are_percent_format_sources_only():
-    assert not list(NOTEBOOK_DIR.glob("*.ipynb")), "the .py files are the sources; do not commit .ipynb"
+def test_notebooks_are_percent_format_sources():
     for p in NOTEBOOKS:
         text = p.read_text(encoding="utf-8")
         assert "format_name: percent" in text and "# %%" in text, p.name
+        nb = jupytext.reads(text, fmt="py:percent")
+        kinds = {c.cell_type for c in nb.cells}
+        assert kinds == {"markdown", "code"}, (p.name, kinds)  # prose and code, as a notebook
+
+
+def test_no_ipynb_is_committed():
+    """The .py files are the sources: paired .ipynb files (with outputs) stay out of git."""
+    root = NOTEBOOK_DIR.parent
+    if not (root / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout")
+    out = subprocess.run(["git", "ls-files", "--", "notebooks/*.ipynb", "notebooks/**/*.ipynb"], cwd=root,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip(f"git ls-files failed: {out.stderr.strip()}")
+    assert not out.stdout.strip(), f"committed .ipynb files: {out.stdout.split()}"
 
 
 def test_notebooks_import_only_public_names():
