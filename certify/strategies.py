@@ -1,12 +1,14 @@
 """Hypothesis strategies for property-testing conjectures about deep linear
 networks (exported API, in the style of ``hypothesis.extra.numpy``).
 
->>> from hypothesis import given
+>>> from hypothesis import given, settings
 >>> from certify.strategies import problems
->>> @given(problems(max_depth=3, max_width=3))
+>>> @settings(max_examples=20, deadline=None)
+... @given(problems(max_depth=3, max_width=3))
 ... def test_loss_is_nonnegative(problem):
 ...     from certify import Objective
 ...     assert Objective(problem, "exact").loss(problem.theta0) >= 0
+>>> test_loss_is_nonnegative()   # runs 20 examples; raises on a counterexample
 
 Every strategy validates its arguments eagerly (when it is built, not when it
 is drawn from) and raises :class:`hypothesis.errors.InvalidArgument` naming the
@@ -497,10 +499,13 @@ def certificates(*, min_depth: int = 1, max_depth: int = 2, min_width: int = 1, 
     :class:`certify.CertifyError` (e.g. a flow enclosure it cannot validate) are
     rejected (``assume``).
 
-    >>> from certify.check import check_certificate
-    >>> @given(certificates(max_steps=8))
+    >>> from hypothesis import given, settings
+    >>> from certify import check_certificate
+    >>> @settings(max_examples=3, deadline=None)
+    ... @given(certificates(max_steps=8))
     ... def test_checker_accepts(doc):
     ...     assert check_certificate(doc).valid
+    >>> test_checker_accepts()
     """
     _check_range("depth", min_depth, max_depth, 1)
     _check_range("width", min_width, max_width, 1)
