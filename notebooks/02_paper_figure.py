@@ -51,8 +51,9 @@
 # relative widths), so "the curve" *is* the certified value to many digits.
 #
 # **Size switch.** `CERTIFY_NOTEBOOK_SIZE=full` (the default) runs the paper's
-# sizes: `10^4` steps, `r in {2, 5, 10, 20}` (about 4 * 10^5 GD steps in all;
-# a few minutes on two cores) and re-checks every certificate; `ci` runs
+# sizes: `10^4` steps, `r in {2, 5, 10, 20}` (3.8 * 10^5 GD steps in all) and
+# re-checks every certificate: about 10 minutes on two busy cores, more than
+# half of it in the checker; `ci` runs
 # `t = 0.5` with `r in {2, 5}` and re-checks two of the certificates.
 
 # %%
