@@ -32,9 +32,9 @@ from ._enclose import gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_
 from ._taylor import FlowEstimate, integrate_gf
 from ._atomic import dumps_json, write_json_atomic
 from ._plot import plot_conditions, plot_curvature, plot_flow, plot_gap, plot_smallstep
-from .check import CheckReport, check_certificate, check_file, format_report
+from .check import CheckReport, check_certificate, check_file, format_report, schema
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     # errors
@@ -58,6 +58,8 @@ __all__ = [
     "curvature_estimate", "curvature_profile", "gradient_ball", "hessian_ball", "lambda_min_enclosure", "s31_vs_s32",
     # checker
     "CheckReport", "check_certificate", "check_file", "format_report",
+    # certificate formats (JSON Schemas shipped in certify/schemas/)
+    "schema",
     # output
     "dumps_json", "plot_conditions", "plot_curvature", "plot_flow", "plot_gap", "plot_smallstep", "write_json_atomic",
 ]

@@ -152,7 +152,7 @@ def provenance() -> dict:
     import flint
     import mpmath
 
-    from . import __version__
+    from ._version import __version__
 
     return {"certify": __version__, "numpy": np.__version__, "python-flint": flint.__version__,
             "mpmath": mpmath.__version__, "python": platform.python_version()}

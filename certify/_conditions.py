@@ -140,12 +140,7 @@ class ConditionsReport:
         raise KeyError(name)
 
     def to_json(self) -> dict:
-        import platform
-
-        import flint
-        import mpmath
-
-        from . import __version__
+        from ._claims import provenance
 
         return {
             "schema": SCHEMA,
@@ -163,10 +158,7 @@ class ConditionsReport:
             "hypotheses": [h.to_json() for h in self.hypotheses],
             "notes": self.notes,
             "seconds": self.seconds,
-            "provenance": {
-                "certify": __version__, "numpy": np.__version__, "python-flint": flint.__version__,
-                "mpmath": mpmath.__version__, "python": platform.python_version(),
-            },
+            "provenance": provenance(),
         }
 
 
@@ -594,7 +586,7 @@ class _Trajectory:
 
 
 def _s_G(problem: Problem) -> float:
-    from ._gap import data_bounds
+    from ._lossdata import data_bounds
 
     return data_bounds(problem)[0]
 

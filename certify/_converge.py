@@ -53,7 +53,8 @@ def loss_upper_on_ball(problem: Problem, center: np.ndarray, radius: float) -> f
     within ``rho`` of ``c``; schemas/gap-v1.md section 2)."""
     from flint import arb, arb_mat
 
-    from ._gap import _make_ref, data_bounds, tube_bounds
+    from ._gap import _make_ref, tube_bounds
+    from ._lossdata import data_bounds
     from .arith import get_context
 
     with get_context("arb", prec=128):

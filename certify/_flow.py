@@ -48,6 +48,7 @@ from ._claims import hi as _hi, lo as _lo
 from ._claims import U, claim_up, fro_up
 from ._claims import up as _up
 from ._claims import frac_str as _frac_str
+from ._spectral import spectral_upper
 
 
 # ---------------------------------------------------------------------------
@@ -147,12 +148,12 @@ class _Model:
             self.Sxx = ctx.matrix(fmpq_to_fractions(Sxx))
             self.Syx = ctx.matrix(fmpq_to_fractions(Syx))
             self.sxx_f = self.Sxx.norm_f_upper()
-            from ._gap import data_bounds
+            from ._lossdata import data_bounds
 
             self.sxx_2 = data_bounds(problem)[0]  # claimed >= ||Sxx||_2, once per problem
             fs = loss.float_stats
             self.Sxx_approx, self.Syx_approx = fs[0], fs[1]
-            from ._gap import stat_errors
+            from ._lossdata import stat_errors
 
             self.e_sxx, self.e_syx = stat_errors(problem)
             self.n_sxx = fro_up(fs[0])
@@ -679,36 +680,6 @@ def _vec_norm_up(norms: Sequence[float]) -> float:
     return float(np.nextafter(math.sqrt(s), math.inf))
 
 
-SPECTRAL_POWER_SQUARINGS = 5
-
-
-def spectral_upper(M) -> float:
-    """Rigorous upper bound of ``sup ||X||_2`` over the ball ``M``:
-    ``||X||_2^2 = lambda_max(B)``, ``B = X^T X`` (or ``X X^T``, the smaller),
-    and ``lambda_max(B)^k = ||B^k||_2 <= ||B^k||_F`` for ``k = 2^s``; ``B^k``
-    by ``s`` rigorous squarings of ``B / c`` (``c`` a float scale against
-    overflow).  Overestimates by at most ``rank^(1/(2k))`` (1.07 for rank 64,
-    ``s = 5``); never worse than the backend's own bound."""
-    own = M.norm_2_upper()
-    rows, cols = M.shape
-    if min(rows, cols) == 1:
-        return min(own, M.norm_f_upper())
-    B = M.T @ M if cols <= rows else M @ M.T
-    c = B.norm_f_upper()
-    if not (2.0**-900 < c < 2.0**900):  # nothing to gain, and 1/c would over- or underflow
-        return own
-    B = B * (1.0 / c)
-    # B/c is enclosed exactly as computed; the bound is rescaled by c below
-    k = 1
-    for _ in range(SPECTRAL_POWER_SQUARINGS):
-        B = B @ B
-        k *= 2
-    from flint import arb
-
-    bound = (arb(B.norm_f_upper()) ** (arb(1) / (2 * k))) * arb(c).sqrt()
-    return min(own, _hi(bound))
-
-
 def _s31_on_tube(model: _Model, W0, r: Sequence[float]) -> float:
     """Rigorous upper bound of ``-lambda_min(Hf)`` over the set where every layer
     lies within ``r_j`` (Frobenius) of the ball matrices ``W0`` (S3.1 via
@@ -728,13 +699,7 @@ def _s31_on_tube(model: _Model, W0, r: Sequence[float]) -> float:
 def flow_to_json(enc: FlowEnclosure) -> dict:
     """The ``certify/flow-v1`` document (SPEC S6 conventions: floats round-trip,
     radii are rigorous upper bounds in the 2-norm of the flattened parameters)."""
-    import platform
-
-    import flint
-    import mpmath
-
-    from . import __version__
-
+    from ._claims import provenance
     from .arith._arb import exact_decimal as _exact_center_string
 
     high = enc.prec > 53
@@ -767,8 +732,5 @@ def flow_to_json(enc: FlowEnclosure) -> dict:
                             else "binary64 numbers (round-trip repr: exactly the ball's center)"),
         "checkpoints": cps,
         "steps": [s.to_json() for s in enc.steps],
-        "provenance": {
-            "certify": __version__, "numpy": np.__version__, "python-flint": flint.__version__,
-            "mpmath": mpmath.__version__, "python": platform.python_version(),
-        },
+        "provenance": provenance(),
     }

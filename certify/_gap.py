@@ -33,6 +33,8 @@ from ._claims import hi, lo
 from ._claims import TINY, U, claim_down, claim_up, claim_up_array, claim_up_fast, float_distance, fro_up, provenance, up
 from ._errors import BlowUpError, EnclosureError, NotCertified, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
+from ._lossdata import data_bounds, stat_errors
+from ._spectral import spectral_upper
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
 from .arith import get_context
 from ._claims import frac_str as _frac_str
@@ -171,26 +173,6 @@ def _uf(k: int, C: np.ndarray) -> float:
     return k * math.sqrt(C.size) * 2.0**-1073
 
 
-@functools.lru_cache(maxsize=16)
-def stat_errors(problem) -> tuple[float, float]:
-    """``(||Sxx_f - Sxx||_F, ||Syx_f - Syx||_F)`` upper bounds: the nearest-double
-    statistics against the exact ones (once per problem; problems are immutable)."""
-    Sxx_f, Syx_f, _ = problem.loss.float_stats
-    eSxx, eSyx, _ = problem.loss.exact_stats
-    return (_exact_diff_norm_up(Sxx_f, fmpq_to_fractions(eSxx)), _exact_diff_norm_up(Syx_f, fmpq_to_fractions(eSyx)))
-
-
-def _exact_diff_norm_up(F: np.ndarray, Q: np.ndarray) -> float:
-    """Upper bound of ``||F - Q||_F`` for a float matrix and exact rationals."""
-    s = Fraction(0)
-    for f, q in zip(F.reshape(-1), Q.reshape(-1)):
-        d = Fraction(float(f)) - q
-        s += d * d
-    from flint import arb, fmpq
-
-    return hi(arb(fmpq(s.numerator, s.denominator)).sqrt())
-
-
 # ---------------------------------------------------------------------------
 # reference points (section 3) and tube bounds (section 2)
 # ---------------------------------------------------------------------------
@@ -218,29 +200,11 @@ class _Ref:
         }
 
 
-@functools.lru_cache(maxsize=16)
-def data_bounds(problem) -> tuple:
-    """``(s_G, stats)`` once per problem: ``s_G >= ||Sxx||_2`` (1 for the whitened
-    loss; claimed, outward) and float64 ball enclosures ``(Sxx, Syx)`` of the exact
-    statistics (``None`` for the whitened loss).  Problems are immutable."""
-    from ._flow import spectral_upper
-    from .arith import get_context
-
-    if not isinstance(problem.loss, SquareLoss):
-        return 1.0, None
-    eSxx, eSyx, _ = problem.loss.exact_stats
-    ctx = get_context("float64")
-    with ctx:
-        stats = ctx.matrix(fmpq_to_fractions(eSxx)), ctx.matrix(fmpq_to_fractions(eSyx))
-        return claim_up(spectral_upper(stats[0])), stats
-
-
 def _make_ref(k, Ws, problem, ctx) -> _Ref:
     """Reference bounds (section 3) at the float iterate ``Ws``: every partial
     product's spectral norm and ``||G||_2``, claimed (rounded outward)."""
     from flint import arb
 
-    from ._flow import spectral_upper
     from ._s31 import BaseNorms, base_at_point
 
     N = len(Ws)

@@ -2,7 +2,7 @@
 (issue 9 item 4: the kernels the mutation harness plants bugs in).
 
 Truths: exact rationals, mpmath at 50 digits (SVD, exp), closed forms.  These
-tests import private kernels by name (``certify._flow.spectral_upper``,
+tests import private kernels by name (``certify._spectral.spectral_upper``,
 ``certify._flow.gronwall_update``, ``certify._conditions._verdict`` /
 ``_set_margin``, ``certify._smallstep``, ``certify._curvature``,
 ``certify.check._arith``): the kernels are not public, and a bug in them must
@@ -49,7 +49,7 @@ def dyadic_arrays(max_side=4):
 
 
 # ---------------------------------------------------------------------------
-# _flow.spectral_upper (S3.1 norms) and gronwall_update (S4.2)
+# _spectral.spectral_upper (S3.1 norms) and gronwall_update (S4.2)
 # ---------------------------------------------------------------------------
 
 
@@ -57,7 +57,7 @@ def dyadic_arrays(max_side=4):
 @settings(max_examples=60)
 @given(M=dyadic_arrays())
 def test_spectral_upper_bounds_the_true_norm_and_is_tight(backend, M):
-    from certify._flow import spectral_upper
+    from certify._spectral import spectral_upper
 
     ctx = get_context(backend)
     with ctx:
@@ -71,7 +71,7 @@ def test_spectral_upper_bounds_the_true_norm_and_is_tight(backend, M):
 
 def test_spectral_upper_arb_zero_matrix():
     # was BlowUpError (1/c with c = 5e-324), fixed in 5c16af3
-    from certify._flow import spectral_upper
+    from certify._spectral import spectral_upper
 
     ctx = get_context("arb")
     with ctx:
@@ -79,7 +79,7 @@ def test_spectral_upper_arb_zero_matrix():
 
 
 def test_spectral_upper_exact_values():
-    from certify._flow import spectral_upper
+    from certify._spectral import spectral_upper
 
     ctx = get_context("float64")
     # ||diag(3, 4)||_2 = 4; ||[[1, 1], [1, 1]]||_2 = 2; a ball of radius 1/2 about [[2]]: sup = 2.5

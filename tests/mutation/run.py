@@ -65,16 +65,16 @@ SMALL_T = [KERNELS, "-k", "concave or required_eta or gap_table"]
 GAP_T = [KERNELS, SOUND, "-k", "gap"]
 
 MUTATIONS = [
-    # ---- certify/_flow.py: spectral_upper, gronwall_update (S3.1, S4.2) -----------------
-    M("flow-spectral-halved", "certify/_flow.py",  # issue 9 escape 3
+    # ---- certify/_spectral.py spectral_upper, certify/_flow.py gronwall_update (S3.1, S4.2) -----------------
+    M("flow-spectral-halved", "certify/_spectral.py",  # issue 9 escape 3
       r"(def spectral_upper\(M\)[\s\S]*?)return min\(own, _hi\(bound\)\)",
       r"\1return min(own, _hi(bound)) / 2", FLOW_T, "halved bound", ["tests/test_flow.py"]),
-    M("flow-spectral-no-rescale", "certify/_flow.py",
+    M("flow-spectral-no-rescale", "certify/_spectral.py",
       r"\) \* arb\(c\)\.sqrt\(\)", ")", FLOW_T, "dropped term", ["tests/test_flow.py"]),
-    M("flow-spectral-own-halved", "certify/_flow.py",
+    M("flow-spectral-own-halved", "certify/_spectral.py",
       r"(def spectral_upper\(M\)[\s\S]*?)own = M\.norm_2_upper\(\)", r"\1own = M.norm_2_upper() / 2",
       FLOW_T, "halved bound", ["tests/test_flow.py"]),
-    M("flow-spectral-root-off-by-one", "certify/_flow.py",
+    M("flow-spectral-root-off-by-one", "certify/_spectral.py",
       r"\(arb\(1\) / \(2 \* k\)\)", "(arb(1) / (4 * k))", FLOW_T, "off-by-one", ["tests/test_flow.py"]),
     M("flow-gronwall-sign", "certify/_flow.py",
       r"return _hi\(E \* arb\(e0\) \+ arb\(delta\) \* growth\)", "return _hi(E * arb(e0) - arb(delta) * growth)",
