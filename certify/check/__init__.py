@@ -12,6 +12,12 @@ and recursion replay are re-derived here with the checker's own arithmetic
 >>> rep.valid, rep.checked                           # doctest: +SKIP
 (True, 61234)
 
+Every kind the checker reads (gap-v2, distance-v1, flow-v1, converge-v1) is
+first validated against its JSON Schema, shipped in ``certify/schemas/``
+(:func:`schema`; :mod:`._schema`): a field the schema does not name, or a
+statement other than its constant, is a claim not confirmed (exit 1); a
+missing field or a wrong type is malformed (exit 2).
+
 Exit codes of ``certify check``: 0 valid, 1 a claim fails (named), 2 the file
 is unreadable or malformed (:class:`certify.CertificateError`).
 """
@@ -30,11 +36,12 @@ from threadpoolctl import threadpool_limits
 
 from .._errors import CertificateError, CertifyError
 from . import _arith as A
-from . import _converge_check as C
 from . import _distance_check as D
 from . import _flowfile_check as FF
 from . import _flowcheck as F
+from . import _schema as SC
 from . import _verify as V
+from ._schema import schema, schema_kinds, schema_text
 
 SCHEMA = "certify/gap-v2"
 STATEMENT = (
@@ -46,7 +53,8 @@ CONVERGE_SCHEMA = "certify/converge-v1"
 DISTANCE_SCHEMA = D.SCHEMA
 ITERATE_TOL = 1e-9
 
-__all__ = ["CheckReport", "check_certificate", "check_file", "format_report"]
+__all__ = ["CheckReport", "check_certificate", "check_file", "format_report", "schema", "schema_kinds",
+           "schema_text"]
 
 
 @dataclass
@@ -207,7 +215,7 @@ def _check(doc: dict, stats, strict: bool = False) -> dict:
     from .._problem import problem_from_dict
 
     problem = _explicit_problem(doc)
-    C.validate(doc, V.Invalid, "gap-v2")  # the structure (schemas/converge-v1.json $defs): unknown keys refused
+    SC.validate(doc, V.Invalid, "gap-v2")  # the structure (schemas/gap-v2.json): unknown keys refused
     N = problem.depth
     eta = V.num(doc, "eta", "certificate")
     if eta <= 0:

@@ -1,6 +1,7 @@
 """The checker's verification of ``certify/distance-v1`` certificates (SPEC
 S4.7; the contract is ``certify/schemas/distance-v1.md``).
 
+The structure is validated first (``certify/schemas/distance-v1.json``).
 Every run is re-verified exactly like the GD part of a gap certificate (the
 float iterates recomputed, every segment claim confirmed, the S4.5 recursion
 replayed); then each claimed distance must be the contract's bracket around
@@ -15,6 +16,7 @@ import numpy as np
 
 from .._errors import CertificateError
 from . import _arith as A
+from . import _schema as SC
 from . import _verify as V
 
 SCHEMA = "certify/distance-v1"
@@ -45,6 +47,7 @@ def check_distance(doc: dict, stats, strict: bool, explicit_problem, data_norm, 
     from flint import arb
 
     problem = explicit_problem(doc)
+    SC.validate(doc, V.Invalid, "distance-v1")  # the structure (schemas/distance-v1.json)
     loss = V.Loss(problem)
     s_G = data_norm(doc, loss, stats)
     claims = V.field(doc, "claims", "certificate", dict)

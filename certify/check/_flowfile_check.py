@@ -6,6 +6,8 @@ must be the checker's own step-end center and the written radius at least
 the replayed ``e1 + jump``.  Float64 enclosures only: an Arb enclosure
 (``--backend arb``) would need an Arb replay of its candidate, which this
 checker does not have; such files are refused as not checkable (exit 2).
+The structure of a float64 file is validated first
+(``certify/schemas/flow-v1.json``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from .._errors import CertificateError
 from . import _flowcheck as F
+from . import _schema as SC
 from . import _verify as V
 
 SCHEMA = "certify/flow-v1"
@@ -27,10 +30,11 @@ def check_flowfile(doc: dict, stats, strict: bool, explicit_problem) -> dict:
     if doc.get("backend") != "float64":
         raise CertificateError(f"certificate.backend: {doc.get('backend')!r} enclosures are not re-checkable by this "
                                "checker (it replays float64 candidates only); re-run certify flow with --backend float64")
+    problem = explicit_problem(doc)
+    SC.validate(doc, V.Invalid, "flow-v1")  # the structure (schemas/flow-v1.json): unknown keys refused
     stats[0] += 1
     if doc.get("claim") != CLAIM:
         raise V.Invalid("claim: not the claim of certify/flow-v1 (the checker confirms only that one)")
-    problem = explicit_problem(doc)
     loss = V.Loss(problem)
     s_G = loss.sxx_norm2 if loss.square else 1.0
     T = V.frac(doc.get("t_end_exact"), "t_end_exact")
