@@ -767,6 +767,40 @@ def _register_conditions(sub) -> None:
 _EXTRA_COMMANDS.append(_register_conditions)
 
 
+def _register_schema(sub) -> None:
+    sc = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of a certificate kind (gap, distance, flow, converge, conditions)",
+        description="Print the JSON Schema (Draft 2020-12) of a certificate or report kind, as shipped in "
+        "certify/schemas/ (every object closed: additionalProperties false); the contracts, what each field "
+        "claims and how certify check confirms it, are the .md files beside them.",
+        epilog="examples:\n  certify schema gap > gap-v2.json\n  certify schema --list",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sc.add_argument("kind", nargs="?", metavar="KIND",
+                    help="gap, distance, flow, converge, conditions (the current version) or with the version "
+                    "(gap-v2, distance-v1, flow-v1, converge-v1, conditions-v1)")
+    sc.add_argument("--list", action="store_true", help="list the kinds and their titles")
+    sc.set_defaults(func=_cmd_schema)
+
+
+def _cmd_schema(args) -> int:
+    from .check import schema, schema_kinds, schema_text
+
+    if args.list == (args.kind is not None):
+        raise UsageError("give a KIND or --list (see 'certify schema --help')")
+    if args.list:
+        for kind in schema_kinds():
+            sys.stdout.write(f"{kind:<15}{schema(kind)['title']}\n")
+        return 0
+    text = schema_text(args.kind)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+_EXTRA_COMMANDS.append(_register_schema)
+
+
 # ---------------------------------------------------------------------------
 # resource limits (certify._limits; README "Resource limits")
 # ---------------------------------------------------------------------------
