@@ -128,7 +128,7 @@ class CrossEntropy(Loss):
             t2r = up(g * np.abs(P).sum(axis=0) + (self.Y * Vr).sum(axis=0) + d * 2.0**-1074, d + 4)
             t2_lo, t2_hi = nd(t2m - t2r), nu(t2m + t2r)
             lo, hi = sum_signed(nd(t1_lo - t2_hi), nu(t1_hi - t2_lo), axis=0)
-        return float(nd(lo / self.m)), float(nu(hi / self.m))
+        return max(0.0, float(nd(lo / self.m))), float(nu(hi / self.m))  # the loss is >= 0
 
     def _gradient_from(self, core):
         (P_lo, P_hi), (C_lo, C_hi) = core.softmax()

@@ -95,7 +95,7 @@ class Logistic(Loss):
         sp_lo = np.where(neg, l_lo, nd(nd(tm - tr) + l_lo))
         sp_hi = np.where(neg, l_hi, nu(nu(tm + tr) + l_hi))
         lo, hi = sum_nonneg(np.maximum(sp_lo, 0.0), sp_hi, axis=0)
-        return float(nd(lo / self.m)), float(nu(hi / self.m))
+        return max(0.0, float(nd(lo / self.m))), float(nu(hi / self.m))  # the loss is >= 0
 
     def _gradient_from(self, tm, tr, neg, e_lo, e_hi):
         with np.errstate(under="ignore"):
