@@ -189,6 +189,20 @@ def test_exp_kernel_contains_50_digit_truth_and_is_at_most_10_ulps_wide(xs):
                 assert l == np.finfo(float).max and h == math.inf
 
 
+def test_the_truth_comparison_catches_a_kernel_without_its_error_allowance(monkeypatch):
+    """The soundness checks can fail: with F_UP = F_DN = 1 (no allowance for truncation, Horner and reduction
+    errors) some of these enclosures miss the 60-digit truth."""
+    import certify.losses._kernels as K
+
+    xs = np.linspace(-700, 700, 2001)
+    monkeypatch.setattr(K, "F_UP", 1.0)
+    monkeypatch.setattr(K, "F_DN", 1.0)
+    lo, hi = exp_enclosure(xs)
+    with mpmath.workdps(DPS):
+        missed = sum(not (mpf(l) <= mpmath.exp(mpf(x)) <= mpf(h)) for x, l, h in zip(xs, lo, hi))
+    assert missed > 0
+
+
 def test_exp_at_the_range_reduction_ties():
     """x = (k + 1/2) ln2 rounded: rint's half-way cases, across the whole exponent range."""
     xs = np.array([(k + 0.5) * math.log(2) for k in range(-1075, 1025)])
