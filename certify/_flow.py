@@ -526,9 +526,9 @@ class _FloatStep:
         ball backend computes them) with the radius propagated entrywise
         (each rounding ``u |result|`` plus the underflow unit, ``|s - s_f|``
         times the accumulator), rounded up."""
-        from .arith._float64 import ETA, F64Mat, _scalar
+        from .arith import ETA, F64Mat, nearest_double
 
-        sf, es = _scalar(s)
+        sf, es = nearest_double(s)
         out = []
         with np.errstate(over="ignore", invalid="ignore"):
             for j in range(self.model.N):

@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 from ._base import Context
+from ._float64 import ETA, F64Mat, gamma, nearest_double, require_finite
 
 BACKENDS = ("float64", "arb", "iv")
 
@@ -47,4 +48,4 @@ def get_context(name: str = "float64", prec: int | None = None) -> Context:
     raise UsageError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "Context", "get_context"]
+__all__ = ["BACKENDS", "Context", "ETA", "F64Mat", "gamma", "get_context", "nearest_double", "require_finite"]

@@ -32,11 +32,13 @@ from ._base import Context
 ETA = 2.0**-1074
 
 
-def _gamma(k: int) -> float:
+def gamma(k: int) -> float:
+    """``>= gamma_k = k u / (1 - k u)`` (Higham), rounded up."""
     return k * U / (1.0 - k * U) * (1.0 + 4.0 * U)
 
 
-def _finite(*arrs):
+def require_finite(*arrs):
+    """Raise :class:`BlowUpError` unless every entry of every array is finite."""
     for a in arrs:
         # a finite sum proves every entry finite; otherwise look entrywise (a sum of
         # large finite entries may overflow)
@@ -45,7 +47,7 @@ def _finite(*arrs):
 
 
 @functools.lru_cache(maxsize=256)
-def _scalar(s) -> tuple[float, float]:
+def nearest_double(s) -> tuple[float, float]:
     """``(sf, es)``: the nearest double to the rational ``s`` and an upper bound
     of ``|sf - s|`` (cached: a Horner evaluation multiplies by one ``s`` many times)."""
     q = Fraction(s)
@@ -85,13 +87,13 @@ class F64Mat:
         with np.errstate(over="ignore", invalid="ignore"):
             C = Am @ Bm
             aA, aB = np.abs(Am), np.abs(Bm)
-            R = _gamma(k) * (aA @ aB)
+            R = gamma(k) * (aA @ aB)
             if Br is not None:
                 R = R + aA @ Br
             if Ar is not None:
                 R = R + Ar @ (aB if Br is None else aB + Br)
             R = up(R + k * ETA, k + 8)
-        _finite(C, R)
+        require_finite(C, R)
         return F64Mat(C, R)
 
     def _addsub(self, other: "F64Mat", sign: int) -> "F64Mat":
@@ -103,7 +105,7 @@ class F64Mat:
             if other.r is not None:
                 R = R + other.r
             R = up(R, 3)
-        _finite(C, R)
+        require_finite(C, R)
         return F64Mat(C, R)
 
     def __add__(self, other):
@@ -118,7 +120,7 @@ class F64Mat:
         if isinstance(s, (int, np.integer)) and abs(int(s)) <= 2**53:
             sf, es = float(s), 0.0
         elif isinstance(s, Fraction) or isinstance(s, (int, np.integer)):
-            sf, es = _scalar(s)
+            sf, es = nearest_double(s)
         else:
             sf, es = float(s), 0.0
         with np.errstate(over="ignore", invalid="ignore"):
@@ -129,7 +131,7 @@ class F64Mat:
             if es:
                 R = R + es * (np.abs(self.m) if self.r is None else np.abs(self.m) + self.r)
             R = up(R, 6)
-        _finite(C, R)
+        require_finite(C, R)
         return F64Mat(C, R)
 
     __rmul__ = __mul__
@@ -203,7 +205,7 @@ class Float64Context(Context):
         if rad is not None:
             extra = np.broadcast_to(np.asarray(rad, dtype=np.float64), m.shape)
             R = extra.copy() if R is None else up(R + extra, 1)
-        _finite(m, R)
+        require_finite(m, R)
         return F64Mat(m, R)
 
     def matrix_from_strings(self, rows, rad=None) -> F64Mat:

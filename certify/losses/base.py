@@ -42,10 +42,8 @@ from .._errors import BlowUpError, ProblemError, UsageError
 
 def _spectral_upper(M) -> float:
     """Rigorous ``sup ||.||_2`` over a float64 ball (the project's spectral bound, wherever it lives)."""
-    try:
-        from .._spectral import spectral_upper
-    except ImportError:  # pragma: no cover - older layout
-        from .._flow import spectral_upper
+    from .._spectral import spectral_upper
+
     return spectral_upper(M)
 
 
@@ -107,16 +105,16 @@ class Loss:
         ``(gamma_k |Am| + Ar) |B|``, inflated by :func:`certify._claims.up` for its ``k + 3``
         roundings; ``|B|`` is cached by the caller."""
         from .._claims import up
-        from ..arith._float64 import ETA, _finite, _gamma
+        from ..arith import ETA, gamma, require_finite
 
         k = Am.shape[1]
         with np.errstate(over="ignore", invalid="ignore"):
             C = Am @ B
-            A = _gamma(k) * np.abs(Am)
+            A = gamma(k) * np.abs(Am)
             if Ar is not None:
                 A = A + Ar
             R = up(A @ aB + k * ETA, k + 8)
-        _finite(C, R)
+        require_finite(C, R)
         return C, R
 
     def _logits_ball(self, W, rad):

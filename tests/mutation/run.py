@@ -88,10 +88,10 @@ MUTATIONS = [
       r"E = \(M \* H\)\.exp\(\)", "E = (M * H / 2).exp()", FLOW_T, "off-by-one", ["tests/test_flow.py"]),
     # ---- certify/arith/_float64.py ------------------------------------------------------
     M("f64-matmul-no-gamma", "certify/arith/_float64.py",
-      r"R = _gamma\(k\) \* \(aA @ aB\)", "R = 0.0 * (aA @ aB)", ARITH_T, "dropped rounding term",
+      r"R = gamma\(k\) \* \(aA @ aB\)", "R = 0.0 * (aA @ aB)", ARITH_T, "dropped rounding term",
       ["tests/test_arith.py"]),
     M("f64-matmul-gamma-k-minus-1", "certify/arith/_float64.py",
-      r"R = _gamma\(k\) \* \(aA @ aB\)", "R = _gamma(k - 1) * (aA @ aB)", ARITH_T, "off-by-one",
+      r"R = gamma\(k\) \* \(aA @ aB\)", "R = gamma(k - 1) * (aA @ aB)", ARITH_T, "off-by-one",
       ["tests/test_arith.py"]),
     M("f64-matmul-no-right-radius", "certify/arith/_float64.py",
       r"\n(\s+)if Br is not None:\n\s+R = R \+ aA @ Br\n", r"\n\1pass\n", ARITH_T, "dropped term",

@@ -1,0 +1,119 @@
+"""Layering (issue 10): no import cycle among certify's modules, counting
+function-level imports; no module imports another sub-package's private name
+(a name starting with ``_``, a private module included); the checker imports
+nothing of the producer but the problem loader and the shared limits."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent / "certify"
+
+
+def _modules() -> dict:
+    out = {}
+    for p in ROOT.rglob("*.py"):
+        parts = p.relative_to(ROOT.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = p
+    return out
+
+
+MODS = _modules()
+
+
+def _package(mod: str) -> str:
+    return mod if MODS[mod].name == "__init__.py" else mod.rsplit(".", 1)[0]
+
+
+def _imports(mod: str):
+    """``(target module, imported name or None)`` for every import in ``mod``, at any depth."""
+    for node in ast.walk(ast.parse(MODS[mod].read_text())):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name in MODS:
+                    yield a.name, None
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = _package(mod)
+                for _ in range(node.level - 1):
+                    base = base.rsplit(".", 1)[0]
+                base = base + ("." + node.module if node.module else "")
+            else:
+                base = node.module or ""
+            for a in node.names:
+                sub = f"{base}.{a.name}"
+                if sub in MODS:
+                    yield sub, None
+                elif base in MODS:
+                    yield base, a.name
+
+
+def _graph():
+    return {m: {t for t, _ in _imports(m) if t != m} for m in MODS}
+
+
+def _cycles(G):
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in G[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = set()
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.add(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in G:
+        if v not in index:
+            visit(v)
+    return out
+
+
+def _subpackage(mod: str) -> str:
+    parts = mod.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 and (ROOT / parts[1]).is_dir() else "certify"
+
+
+def test_no_import_cycle():
+    assert _cycles(_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# the one shared bottom layer every sub-package may use (resource limits, errors, atomic writes)
+SHARED = {"certify._limits", "certify._errors", "certify._atomic", "certify._version"}
+
+
+def test_no_private_name_across_subpackages():
+    bad = []
+    for m in MODS:
+        for target, name in _imports(m):
+            if _subpackage(target) == _subpackage(m) or target in SHARED:
+                continue
+            private_module = target.rsplit(".", 1)[-1].startswith("_") and not target.endswith("__init__")
+            if (name is not None and name.startswith("_") and not name.startswith("__")) or \
+                    (name is None and private_module and _package(target) != _package(m)):
+                bad.append(f"{m} imports {target}{'.' + name if name else ''}")
+    assert bad == []
+
+
+def test_checker_imports_nothing_of_the_producer_but_the_loader():
+    allowed = {"certify._problem", "certify._builtins"} | SHARED
+    bad = sorted({f"{m} -> {t}" for m in MODS if m.startswith("certify.check")
+                  for t, _ in _imports(m) if not t.startswith("certify.check") and t not in allowed})
+    assert bad == []
