@@ -7,8 +7,13 @@ compares bytes.
 The ``provenance`` block (library versions) legitimately differs between
 installs, and the conditions report's top-level ``seconds`` (its run time) between
 runs; both are normalised on both sides before the comparison.  Everything else, every float's bits included, must be identical
-(float64 results depend on the BLAS kernels of the CPU: on another machine
-type a mismatch names the first differing field).
+float64 results depend on the BLAS kernel that OpenBLAS picks for the CPU
+(summation order inside matrix products), so ``ENV.json`` records the kernel
+and numpy version the files were written with: under the same kernel and
+numpy the comparison is bit for bit; under another one ``tests/test_golden.py``
+compares structure, strings, integers and booleans exactly and floats (hex
+spellings included) to a relative 1e-9 or an absolute 1e-12 (rounding-error
+radii and margins at the rounding level move with the kernel), and says so in its test id.
 """
 
 from __future__ import annotations
@@ -50,6 +55,21 @@ def normalise(text: str) -> dict:
     return obj
 
 
+def environment() -> dict:
+    """What the float64 bits depend on: numpy's version and its BLAS kernel."""
+    import numpy
+    import threadpoolctl
+
+    blas = [
+        i for i in threadpoolctl.threadpool_info()
+        if i.get("user_api") == "blas" and "numpy" in str(i.get("filepath", ""))
+    ]
+    return {
+        "numpy": numpy.__version__,
+        "blas": [f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}" for i in blas],
+    }
+
+
 def produce(name: str, folder: Path) -> str:
     """Run one case's command; return the output text."""
     from certify.cli import main
@@ -71,6 +91,8 @@ def main() -> int:
         for name in CASES:
             (HERE / name).write_text(produce(name, Path(d)))
             print("wrote", HERE / name)
+    (HERE / "ENV.json").write_text(json.dumps(environment(), indent=2) + "\n")
+    print("wrote", HERE / "ENV.json")
     return 0
 
 
