@@ -136,7 +136,7 @@ def test_the_producers_constants_are_the_schemas_constants():
 # ---------------------------------------------------------------- documents the tool writes
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN.glob("*.json") if p.name != "ENV.json")  # ENV.json: the BLAS kernel, not a certificate)
+@pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN.glob("*.json") if p.name != "ENV.json"))  # ENV.json: the BLAS kernel
 def test_every_golden_file_validates(name):
     doc = json.loads((GOLDEN / name).read_text())
     assert not _plain_errors(doc), [e.message[:200] for e in _plain_errors(doc)[:3]]
