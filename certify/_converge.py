@@ -10,7 +10,7 @@ certificate.
    ``<= eps/2``; the loss is nonincreasing along GF (``d/dt f(theta(t)) =
    -||grad f||^2``), so it stays below for all ``t >= T``.
 2. **GD stays close.**  With ``K = ceil(T / eta)`` the gap certificate
-   (``certify/gap-v1``, S4.4/S4.5) bounds ``||theta_K - theta(K eta)|| <=
+   (``certify/gap-v2``, S4.4/S4.5) bounds ``||theta_K - theta(K eta)|| <=
    gap_upper`` and encloses ``theta(K eta)`` in ``B(c, rho)``; hence
    ``theta_K`` lies in ``B(c, rho + gap_upper)`` and ``f(theta_K)`` is at most
    the loss bound over that ball, which must be ``<= eps``.
@@ -50,7 +50,7 @@ def loss_upper_on_ball(problem: Problem, center: np.ndarray, radius: float) -> f
     (flattened per S1): the smaller of (i) Arb interval evaluation on the
     enclosing box and (ii) the centred form ``f(c) + ||grad f(c)|| rho +
     beta rho^2 / 2`` with ``beta >= sup ||Hf||_2`` on the ball (S4.5 (a), layers
-    within ``rho`` of ``c``; schemas/gap-v1.md section 2)."""
+    within ``rho`` of ``c``; schemas/gap-v2.md section 2)."""
     from flint import arb, arb_mat
 
     from ._gap import _make_ref, tube_bounds

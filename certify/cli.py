@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     ck = sub.add_parser(
         "check",
         help="independently re-verify a certificate (exit 0 valid, 1 invalid, 2 unreadable)",
-        description="Re-verify every claim of a certify/gap-v2 or distance-v1 certificate with the independent checker "
+        description="Re-verify every claim of a certificate (certify/gap-v2, distance-v1, flow-v1 or converge-v1; `certify schema --list`) with the independent checker "
         "(certify.check): recompute the float iterates, re-derive every per-segment constant with its "
         "own implementation of the named lemma in rigorous arithmetic, replay the recursions with "
         "outward rounding and confirm every checkpoint claim.",

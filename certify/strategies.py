@@ -34,7 +34,7 @@ Strategies:
   of a given problem (``eta lambda_max(Hf(theta_0)) <= 2``), from a rigorous
   upper bound of ``lambda_max`` (:func:`lambda_max_upper`) or from a
   dense-eigenvalue *estimate* (:func:`lambda_max_estimate`).
-- :func:`certificates`: ``certify/gap-v1`` documents written by
+- :func:`certificates`: ``certify/gap-v2`` documents written by
   :func:`certify.certify_gap` on small problems, for testing checkers.
 """
 
@@ -489,7 +489,7 @@ even where the Hessian vanishes).
 def certificates(*, min_depth: int = 1, max_depth: int = 2, min_width: int = 1, max_width: int = 2,
                  losses=LOSSES, min_steps: int = 1, max_steps: int = 16, max_ratio=Fraction(1, 2),
                  kinds=("generic", "balanced", "near_saddle")):
-    """``certify/gap-v1`` documents (dicts) written by the public producer
+    """``certify/gap-v2`` documents (dicts) written by the public producer
     ``certify.certify_gap(problem, eta, steps).to_json()`` on small problems
     (from :func:`problems`, :func:`balanced_problems` or
     :func:`near_saddle_problems`, per ``kinds``), with step sizes from

@@ -11,7 +11,7 @@ import pytest
 
 import certify
 from certify.cli import main
-from certify.experiments.sweep import load_grid, run_sweep
+from certify.experiments import load_grid, run_sweep
 
 dask_distributed = pytest.importorskip("dask.distributed")
 
