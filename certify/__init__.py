@@ -25,7 +25,7 @@ from ._distance import DistanceCertificate, certify_distance
 from .api import evaluate_derivatives, verify_derivatives
 from ._builtins import builtin_names
 from ._converge import ConvergeResult, gf_time_to_eps, largest_eta, translate
-from ._conditions import ConditionsReport, check_conditions, format_hypotheses
+from .conditions import ConditionsReport, check_conditions, format_hypotheses
 from ._curvature import curvature_estimate, curvature_profile
 from ._smallstep import concave_gap, gap_against_t, gap_table, required_eta
 from ._enclose import gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_s32

@@ -241,7 +241,7 @@ def _arb(x):
 def acgh19_eta(problem: Problem) -> tuple[float | None, str]:
     """ACGH19 Theorem 1's largest admissible step size on the instance (a certified
     upper end of the interval; ``None`` with the reason when the theorem does not apply)."""
-    from ._conditions import check_conditions
+    from .conditions import check_conditions
 
     rep = check_conditions(problem, trajectory=False)
     h = next(x for x in rep.hypotheses if x.name == "acgh19_step_size")

@@ -224,6 +224,9 @@ def _make_ref(k, Ws, problem, ctx) -> _Ref:
     return _Ref(k, [W.copy() for W in Ws], n, pi, g, base)
 
 
+make_ref = _make_ref  # public name for the conditions family (certify.conditions.trajectory)
+
+
 def tube_bounds(ref: _Ref, d: list, s_G: float) -> tuple[float, float]:
     """``(mu, beta)`` on the set where layer ``l`` is within ``d[l]`` of the
     reference's (S3.1 via :class:`certify._s31.Tube`), upper floats."""

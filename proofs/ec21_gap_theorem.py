@@ -49,13 +49,13 @@ and, when c > 0, B(t*) < B(T) because B' >= c eta > 0, so |e(t*)| < eps and by c
 beyond t*, contradicting the definition of t*.  (If c = 0 then grad f vanishes along theta, theta is a
 stationary point and theta_k = theta(k eta) for all k.)  Hence t* = T and ||theta_k - theta(k eta)|| =
 |e(k eta)| <= c eta J(k eta) <= eps for k eta <= T.  With a piecewise-constant a (per segment [t_i, t_{i+1}]),
-J(t_{i+1}) = exp(a_i dt_i) J(t_i) + (exp(a_i dt_i) - 1)/a_i (dt_i when a_i = 0): certify._conditions.gronwall_J.
+J(t_{i+1}) = exp(a_i dt_i) J(t_i) + (exp(a_i dt_i) - 1)/a_i (dt_i when a_i = 0): certify.conditions.gronwall_J.
 The check: (a) f = lambda theta^2/2 (closed-form GD and GF; the bound is within a factor ~2.1 of the true
 gap, so a defect constant 0.4 c fails); (b) f = -mu theta^2/2 at the largest admissible eta (gap <= bound <=
 eps); (c) step (2) on deep linear networks with the exact e^T Hbar e = e.(grad f(theta + e) - grad f(theta))
 (exact rationals), m from 50-digit Hessian eigenvalues and gamma from proofs/s2_2_hessian_lipschitz.py as
-certify._conditions.tube_constants computes it; gamma = 0 fails; (d) gronwall_J against mpmath quadrature;
-(e) end to end on deep linear networks: the certified constants of certify._conditions on the certified GF
+certify.conditions.tube_constants computes it; gamma = 0 fails; (d) gronwall_J against mpmath quadrature;
+(e) end to end on deep linear networks: the certified constants of certify.conditions on the certified GF
 tube, eta = the largest admissible eta, true gap from float GD and a 30-digit Taylor GF (estimates).
 """
 
@@ -117,7 +117,8 @@ def _specs(rng: random.Random, count: int):
 
 def _check_curvature_step(gamma_scale: float, rng: random.Random) -> int:
     """(c) -e^T Hbar e <= (m + gamma |e| / 2) |e|^2; returns how many cases needed the gamma term."""
-    from certify._conditions import _g_frobenius, _s_G, tube_constants
+    from certify.conditions import tube_constants
+    from certify.conditions.trajectory import _g_frobenius, _s_G
     from certify._derivatives import Objective
     from certify._gap import _make_ref
     from certify._problem import problem_from_dict
@@ -158,7 +159,8 @@ def _check_curvature_step(gamma_scale: float, rng: random.Random) -> int:
 
 def _check_gronwall_J(rng: random.Random) -> None:
     """(d) the closed-form piecewise recursion against quadrature."""
-    from certify._conditions import gronwall_J, _prec
+    from certify.conditions import gronwall_J
+    from certify.conditions._numeric import _prec
     from certify._claims import hi, lo
 
     with _prec(128), mpmath.workdps(30):
@@ -190,7 +192,9 @@ def _check_gronwall_J(rng: random.Random) -> None:
 
 def _check_end_to_end(defect_scale: float, rng: random.Random) -> float:
     """(e) the whole theorem on deep linear networks with certified constants."""
-    from certify._conditions import _prec, _trajectory, ec21_bound
+    from certify.conditions import ec21_bound
+    from certify.conditions._numeric import _prec
+    from certify.conditions.trajectory import _trajectory
     from certify._gd import run_gd
     from certify._problem import problem_from_dict
     from certify._taylor import integrate_gf

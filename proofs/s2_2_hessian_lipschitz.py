@@ -51,7 +51,7 @@ The check: exact rational third derivatives (Lagrange differentiation of the exa
 s -> Hf(theta + s w)[u,u], degree <= 2N-2) against the bound at 50 digits, with the worst direction w
 (the exact gradient of theta -> Hf(theta)[u,u]) and u maximised numerically; near-tight instances
 (N = 2 at a global minimum: ratio ~ 1) make a wrong constant fail.  It also checks that
-certify._conditions.tube_constants returns at least the 50-digit value of gamma.
+certify.conditions.tube_constants returns at least the 50-digit value of gamma.
 """
 
 
@@ -206,7 +206,8 @@ def _best_u(p, rng: np.random.Generator, restarts: int = 8):
 
 
 def check(*, lip_factor: float = 3, drop_third: bool = False, seed: int = 7) -> str:
-    from certify._conditions import tube_constants, _s_G
+    from certify.conditions import tube_constants
+    from certify.conditions.trajectory import _s_G
     from certify._gap import _make_ref
     from certify.arith import get_context
 
@@ -236,7 +237,7 @@ def check(*, lip_factor: float = 3, drop_third: bool = False, seed: int = 7) -> 
             # the implementation (rigorous, float mid-rad + Arb) is at least the 50-digit value
             if lip_factor == 3 and not drop_third:
                 ref = _make_ref(0, [np.array(w) for w in p.weights], p, get_context("float64"))
-                from certify._conditions import _g_frobenius
+                from certify.conditions.trajectory import _g_frobenius
 
                 tc = tube_constants(ref, [0.0] * p.depth, _s_G(p),
                                     _g_frobenius(p, list(p.weights), get_context("float64")))

@@ -1,4 +1,4 @@
-"""certify conditions (certify._conditions): verdicts and certified margins on instances whose margins are
+"""certify conditions (certify.conditions): verdicts and certified margins on instances whose margins are
 known exactly, against independent exact / 50-digit computations; nothing failing is reported as holds;
 the explicit GD-GF theorem (PAPER.md section 1) against the certified gap; the CLI contract; the proofs."""
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certify import proofs
-from certify._conditions import NAMES, SCHEMA, SOURCES, STATUSES, check_conditions
+from certify.conditions import NAMES, SCHEMA, SOURCES, STATUSES, Hypothesis, Status, check_conditions
 from certify._errors import UsageError
 from certify._gap import certify_gap
 from certify._problem import problem_from_dict
@@ -418,6 +418,16 @@ def test_ec21_bound_dominates_certified_gap(spec):
 # ---------------------------------------------------------------------------
 # input validation and the CLI
 # ---------------------------------------------------------------------------
+
+
+def test_status_enum_values_are_the_json_strings():
+    assert STATUSES == ("holds", "fails", "undetermined") == tuple(s.value for s in Status)
+    assert Status("fails") is Status.FAILS and Status.HOLDS == "holds"
+    assert json.dumps(Status.UNDETERMINED) == '"undetermined"' and f"{Status.HOLDS}" == "holds"
+    assert {"fails": 1}.get(Status.FAILS) == 1  # usable as a key where plain strings are expected
+    h = Hypothesis("x", "[derived]", "holds", "example")  # plain strings are coerced
+    assert h.status is Status.HOLDS and h.to_json()["status"] == "holds" and type(h.to_json()["status"]) is str
+
 
 
 @pytest.mark.parametrize("kw", [{"eta": 0}, {"eta": -1.0}, {"eps": float("nan")}, {"t_end": float("inf")},

@@ -3,7 +3,7 @@
 
 Truths: exact rationals, mpmath at 50 digits (SVD, exp), closed forms.  These
 tests import private kernels by name (``certify._spectral.spectral_upper``,
-``certify._flow.gronwall_update``, ``certify._conditions._verdict`` /
+``certify._flow.gronwall_update``, ``certify.conditions.base._verdict`` /
 ``_set_margin``, ``certify._smallstep``, ``certify._curvature``,
 ``certify.check._arith``): the kernels are not public, and a bug in them must
 be caught where it is planted, not only through an end-to-end symptom.
@@ -258,7 +258,7 @@ def test_check_spec2_up_bounds_the_true_norm(M, scale_exp):
 
 
 # ---------------------------------------------------------------------------
-# verdict logic (certify._conditions): holds only if margin_lower > 0
+# verdict logic (certify.conditions.base): holds only if margin_lower > 0
 # ---------------------------------------------------------------------------
 
 
@@ -269,13 +269,13 @@ VERDICTS = [((1e-300, 1.0), "holds"), ((0.0, 1.0), "undetermined"), ((-1.0, 1.0)
 
 @pytest.mark.parametrize("bounds,expected", VERDICTS)
 def test_verdict_table(bounds, expected):
-    from certify._conditions import _verdict
+    from certify.conditions.base import _verdict
 
     assert _verdict(*bounds) == expected
 
 
 def test_set_margin_precondition_forbids_holds():
-    from certify._conditions import Hypothesis, _set_margin
+    from certify.conditions.base import Hypothesis, _set_margin
 
     h = Hypothesis("x", "[derived]", "undetermined", "test")
     _set_margin(h, lower=0.5, upper=1.0, precondition=False)
@@ -287,7 +287,7 @@ def test_set_margin_precondition_forbids_holds():
 
 
 def test_conditions_report_holds_only_with_positive_margin():
-    from certify._conditions import check_conditions
+    from certify.conditions import check_conditions
 
     rep = check_conditions(certify.load_problem("builtin:saddle"), eta=1e-2, t_end=Fraction(1, 2))
     assert rep.hypotheses
@@ -345,7 +345,7 @@ def test_curvature_int_m_upper_bounds_the_true_integral(saddle_m_integral):
 
 
 def test_conditions_int_m_upper_bounds_the_true_integral(saddle_m_integral):
-    from certify._conditions import check_conditions
+    from certify.conditions import check_conditions
 
     rep = check_conditions(certify.load_problem("builtin:saddle"), t_end=1)
     q = rep["curvature"].quantities
