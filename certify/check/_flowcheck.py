@@ -320,11 +320,13 @@ def s31_mu(W0, motion, rho: float, loss, s_G: float) -> float:
 
 
 def verify_step(st, sw: str, first: bool, t: Fraction, T: Fraction, order, centers, e0_x: float, loss, s_G: float,
-                strict: bool, stats):
+                strict: bool, tally):
     """Confirm one flow step's claims from the checker's own candidate through
     ``centers``: contiguity (``t0 = t``, ``t0 + h <= T``), ``order`` (when
     given), ``e0`` (0 first, else the replayed ``e0_x``), ``delta``, ``mu``,
-    ``e1`` and the tube ``e1 < rho``.  Returns ``(t0, h, candidate, e1)``."""
+    ``e1`` and the tube ``e1 < rho``.  Returns ``(t0, h, candidate, e1)``.
+    Contiguity and an overflowing candidate stop the check (:class:`Invalid`);
+    the other claims go to ``tally``."""
     from flint import arb
 
     from .._errors import CertificateError
@@ -333,38 +335,38 @@ def verify_step(st, sw: str, first: bool, t: Fraction, T: Fraction, order, cente
     if not isinstance(st, dict):
         raise CertificateError(f"{sw}: expected an object")
     t0, h = V.frac(st.get("t0"), f"{sw}.t0"), V.frac(st.get("h"), f"{sw}.h")
-    stats[0] += 1
+    tally.n += 1
     if t0 != t or not h > 0 or t0 + h > T:
         raise V.Invalid(f"{sw}: the steps do not cover [0, {float(T)!r}] contiguously (t0 = {st.get('t0')}, "
                         f"h = {st.get('h')})")
     p = V.integer(st, "order", sw, 1)
     if order is not None and p != order:
-        raise V.Invalid(f"{sw}.order: differs from flow.order")
+        tally.fail(f"{sw}.order: differs from flow.order")
     e0 = V.num(st, "e0", sw)
     if first:
-        stats[0] += 1
+        tally.n += 1
         if e0 != 0.0:
-            raise V.Invalid(f"{sw}.e0: the flow starts at the initial point (e0 must be 0)")
+            tally.fail(f"{sw}.e0: the flow starts at the initial point (e0 must be 0)")
     else:
-        V.consistent_up(f"{sw}.e0", e0, e0_x, stats)
+        V.consistent_up(f"{sw}.e0", e0, e0_x, tally)
     a = candidate(centers, p, loss)
     if any(A.nonfinite(x) for x in a):
         raise V.Invalid(f"{sw}: the Taylor candidate overflows")
     delta_own, motion = defect_bound(a, p, h, loss, strict)
     delta, rho, mu = V.num(st, "delta", sw), V.num(st, "rho", sw), V.num(st, "mu", sw)
-    V.truth(f"{sw}.delta", delta, delta_own, stats)
-    V.truth(f"{sw}.mu", mu, s31_mu(centers, motion, rho, loss, s_G), stats)
+    V.truth(f"{sw}.delta", delta, delta_own, tally)
+    V.truth(f"{sw}.mu", mu, s31_mu(centers, motion, rho, loss, s_G), tally)
     Hq, M = A.qarb(h), arb(mu)
     growth = Hq if mu == 0 else (M * Hq).expm1() / M
     e1 = V.num(st, "e1", sw)
-    V.consistent_up(f"{sw}.e1", e1, A.hi((M * Hq).exp() * arb(e0) + arb(delta) * growth), stats)
-    stats[0] += 1
+    V.consistent_up(f"{sw}.e1", e1, A.hi((M * Hq).exp() * arb(e0) + arb(delta) * growth), tally)
+    tally.n += 1
     if not e1 < rho:
-        raise V.Invalid(f"{sw}.rho: the tube is not valid (e1 = {e1!r} >= rho = {rho!r})")
+        tally.fail(f"{sw}.rho: the tube is not valid (e1 = {e1!r} >= rho = {rho!r})")
     return t0, h, a, e1
 
 
-def verify_step_end(st, sw: str, a, h: Fraction, e1: float, stats):
+def verify_step_end(st, sw: str, a, h: Fraction, e1: float, tally):
     """The re-centering: ``jump >= ||y(h) - c'||`` with ``c'`` the checker's own
     midpoint of ``y(h)``; returns ``(next centers, next e0 = e1 + jump)``."""
     from flint import arb
@@ -373,5 +375,5 @@ def verify_step_end(st, sw: str, a, h: Fraction, e1: float, stats):
 
     yb = horner(a, h)
     jump = V.num(st, "jump", sw)
-    V.truth(f"{sw}.jump", jump, A.vec_norm_up([A.fro_up(np.zeros_like(r), r) for _, r in yb]), stats)
+    V.truth(f"{sw}.jump", jump, A.vec_norm_up([A.fro_up(np.zeros_like(r), r) for _, r in yb]), tally)
     return [m for m, _ in yb], A.hi(arb(e1) + arb(jump))
