@@ -230,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--strict", action="store_true",
                     help="GD rounding bounds and the flow's Taylor-model products in Arb balls, scalars at 256 bits "
                     "(slower; the default uses float64 mid-rad bounds, rigorous too)")
+    ck.add_argument("-v", "--verbose", action="store_true",
+                    help="list every failing claim, one a line (the first 100 in document order, then a count)")
     ck.set_defaults(func=_cmd_check)
 
     cv = sub.add_parser(
@@ -710,7 +712,7 @@ def _cmd_check(args) -> int:
     from .check import check_file, format_report
 
     report = check_file(args.certificate, strict=args.strict)
-    sys.stdout.write(format_report(report).rstrip("\n") + "\n")
+    sys.stdout.write(format_report(report, verbose=args.verbose).rstrip("\n") + "\n")
     return 0 if report.valid else 1
 
 
