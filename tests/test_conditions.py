@@ -219,6 +219,25 @@ def test_acgh19_fails_without_deficiency_margin():
     assert rep["deficiency_margin"].status == "fails"
     for name in ("acgh19_balancedness", "acgh19_step_size"):
         assert rep[name].status == "fails" and rep[name].margin_upper < 0
+    # c < 0 certified: c_+ = 0, so both thresholds are exactly 0 (not [0, 1e-323])
+    assert rep["acgh19_step_size"].quantities["eta_max"] == [0.0, 0.0]
+    assert rep["acgh19_balancedness"].quantities["delta_max"] == [0.0, 0.0]
+    assert rep["acgh19_step_size"].quantities["largest_admissible_eta"] is None
+
+
+def test_exact_zeros_are_reported_as_exact_zeros():
+    # exactly balanced and W_{N:1}(0) = Phi: delta = 0, ||W(0) - Phi|| = 0 and l(0) = 0 are exact balls 0
+    spec = spec_of([2, 2, 2], [[2.25, 0.0], [0.0, 0.5625]], [[[1.5, 0], [0, 0.75]], [[1.5, 0], [0, 0.75]]])
+    rep = check_conditions(problem_from_dict(spec), eta=1e-8, eps=1e-3, trajectory=False)  # eta_max ~ 1.2e-7
+    q = rep["balancedness"].quantities
+    assert q["delta_upper"] == 0.0 == q["delta_lower"] and q["per_layer_pair_upper"] == [0.0]
+    assert rep["acgh19_balancedness"].quantities["delta"] == [0.0, 0.0]
+    assert rep["deficiency_margin"].quantities["distance_W0_Phi"] == [0.0, 0.0]
+    hs = rep["acgh19_step_size"]
+    assert hs.status == "holds" and hs.quantities["l0"] == [0.0, 0.0]
+    assert hs.quantities["iterations_for_eps"]["at_eta"] == 0  # l(0) = 0 <= eps already
+    lo_, hi_ = hs.quantities["eta_max"]
+    assert 0 < lo_ <= hi_
 
 
 def test_data_loss_not_whitened_is_undetermined():
@@ -253,26 +272,58 @@ def test_whitened_data_uses_induced_target():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "w1, expect, angle",
-    [
-        ([[-0.375, 0.5]], "holds", mpmath.atan2(0.8, 0.6)),    # cos = 0.6 to -Phi
-        ([[0.375, 0.5]], "holds", mpmath.pi - mpmath.atan2(0.8, 0.6)),
-        ([[1.0, 0.0]], "holds", mpmath.pi),                    # along +Phi
-        ([[-0.5, 0.0]], "fails", 0),                           # exactly on the bad ray
-        ([[0.0, 0.0]], "fails", 0),                            # the saddle itself
-        ([[-0.5, 2.0**-40]], "holds", mpmath.atan2(2.0**-40, 0.5)),  # very close, still certified
-    ],
-)
-def test_scalar_output_angle(w1, expect, angle):
-    spec = spec_of([2, 1, 1], [[1.0, 0.0]], [w1, [[1.0]]])
-    h = check_conditions(problem_from_dict(spec), trajectory=False)["scalar_output_bad_set"]
-    assert h.status == expect
+# W_2 = ||w_1|| makes the network exactly balanced (W_2^T W_2 = W_1 W_1^T): the ray statement applies
+CLOSE = [[-(0.5 - 2.0**-53), 2.0**-26]]  # ||CLOSE|| = 0.5 + 2^-53 exactly (a scaled Pythagorean triple)
+SCALAR_CASES = [
+    ([[-0.375, 0.5]], 0.625, "holds", mpmath.atan2(0.8, 0.6)),    # cos = 0.6 to -Phi
+    ([[0.375, 0.5]], 0.625, "holds", mpmath.pi - mpmath.atan2(0.8, 0.6)),
+    ([[1.0, 0.0]], 1.0, "holds", mpmath.pi),                        # along +Phi
+    ([[-0.5, 0.0]], 0.5, "fails", 0),                               # exactly on the bad ray
+    ([[0.0, 0.0]], 0.0, "fails", 0),                                # the saddle itself
+    (CLOSE, 0.5 + 2.0**-53, "holds", mpmath.atan2(2.0**-26, 0.5 - 2.0**-53)),  # very close, still certified
+]
+
+
+@pytest.mark.parametrize("w1, w2, expect, angle", SCALAR_CASES)
+def test_scalar_output_angle(w1, w2, expect, angle):
+    spec = spec_of([2, 1, 1], [[1.0, 0.0]], [w1, [[w2]]])
+    rep = check_conditions(problem_from_dict(spec), trajectory=False)
+    assert rep["balancedness"].status == "holds" and rep["balancedness"].exact
+    h = rep["scalar_output_bad_set"]
+    assert h.status == expect and h.quantities.get("exactly_balanced", True)
+    consistent(h)
     if expect == "fails":
         assert h.exact and h.margin == 0.0
     else:
         with mpmath.workdps(50):
             brackets(h, angle, rel=1e-9)
+
+
+@pytest.mark.parametrize("w1, w2, expect, angle", SCALAR_CASES)
+def test_scalar_output_needs_certified_balancedness(w1, w2, expect, angle):
+    """PAPER.md 4: the ray statement is proved for exactly balanced initialisations; without
+    certified balancedness the angle is reported but the verdict is undetermined (never holds/fails)."""
+    spec = spec_of([2, 1, 1], [[1.0, 0.0]], [w1, [[w2 + 0.25]]])  # ||w_1|| != w2 + 1/4: not balanced
+    rep = check_conditions(problem_from_dict(spec), trajectory=False)
+    assert rep["balancedness"].status == "fails"
+    h = rep["scalar_output_bad_set"]
+    assert h.status == "undetermined" and "not exactly balanced" in h.reason
+    consistent(h)
+    if expect == "fails":
+        assert h.exact and h.margin == 0.0 == h.margin_lower == h.margin_upper
+    else:
+        assert h.quantities["exactly_balanced"] is False and h.margin == h.margin_lower
+        with mpmath.workdps(50):
+            brackets(h, angle, rel=1e-9)
+
+
+def test_scalar_output_approximately_balanced_is_undetermined():
+    # W_2 = ||w_1|| (1 + 2^-40): delta ~ 2^-40, certified nonzero; the angle is certainly > 0
+    spec = spec_of([2, 1, 1], [[1.0, 0.0]], [[[-0.375, 0.5]], [[0.625 * (1 + 2.0**-40)]]])
+    rep = check_conditions(problem_from_dict(spec), trajectory=False)
+    assert rep["balancedness"].status == "fails" and rep["balancedness"].margin > -1e-11
+    h = rep["scalar_output_bad_set"]
+    assert h.margin_lower > 0.9 and h.status == "undetermined"
 
 
 def test_scalar_output_not_applicable():
@@ -347,11 +398,14 @@ def test_never_holds_when_false(spec, eta, eps):
             cross = sum(a * a for a in w) * sum(b * b for b in phi) - dot * dot
             h = rep["scalar_output_bad_set"]
             on_ray = any(w) and any(phi) and cross == 0 and dot < 0
+            if d2 != 0:  # not exactly balanced: the ray statement does not apply (PAPER.md 4)
+                assert h.status == "undetermined"
             if on_ray or (not any(w) and any(phi)):
-                assert h.status == "fails"
+                assert h.status == ("fails" if d2 == 0 else "undetermined") and h.exact
             elif any(phi):
                 ang = mpmath.atan2(mpmath.sqrt(mp(cross)), -mp(dot))
-                assert h.status == "holds" and h.margin_lower <= float(ang) <= h.margin_upper
+                assert h.status == ("holds" if d2 == 0 else "undetermined")
+                assert h.margin_lower <= float(ang) <= h.margin_upper
 
 
 @settings(max_examples=6, deadline=None)

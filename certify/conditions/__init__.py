@@ -51,7 +51,8 @@ The hypotheses (name: margin):
   ``gamma`` from proofs/s2_2_hessian_lipschitz.py.  Its a-priori bound is set
   against the certified gap (``certify_gap``).
 - ``scalar_output_bad_set`` [derived] (PAPER.md 4; :mod:`.scalar_output`): the angle between ``W_{N:1}(0)``
-  and ``-Phi`` (``d_N = 1``).
+  and ``-Phi`` (``d_N = 1``); a verdict only when its preconditions are certified (a whitened
+  target, exact balancedness), else ``undetermined`` with the angle reported.
 
 Trajectory-based quantities (:mod:`.trajectory`) use a partition ``0 = t_0 < ... < t_M = T``, the
 validated GF enclosure ``theta(t_i) in B(c_i, r_i)`` (S4.3) and the motion bound

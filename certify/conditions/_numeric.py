@@ -183,6 +183,24 @@ def _pos_power(a, p):
     return _hull(arb(0), arb(a.upper()) ** pe)
 
 
+def _pair(ball) -> list:
+    """``[lower, upper]`` of a ball known to enclose a nonnegative number, as claimed floats
+    (outward; the lower end clamped at 0).  The exact ball 0 gives the exact ``[0.0, 0.0]``
+    (``hi`` steps one float outward from every endpoint, which would claim ``1e-323``)."""
+    from .._claims import claim_down, claim_up, hi, lo
+
+    if ball.is_zero():
+        return [0.0, 0.0]
+    return [claim_down(max(0.0, lo(ball))), claim_up(hi(ball))]
+
+
+def _up(ball) -> float:
+    """A claimed float >= every point of the ball; exactly ``0.0`` for the exact ball 0."""
+    from .._claims import claim_up, hi
+
+    return 0.0 if ball.is_zero() else claim_up(hi(ball))
+
+
 # ---------------------------------------------------------------------------
 # the network's matrices
 # ---------------------------------------------------------------------------

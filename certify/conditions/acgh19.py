@@ -14,7 +14,7 @@ import math
 from fractions import Fraction
 
 from .._claims import claim_down, claim_up, hi, lo
-from ._numeric import (_nonneg, _pos_power, certainly_at_most, certainly_negative, certainly_positive,
+from ._numeric import (_nonneg, _pair, _pos_power, certainly_at_most, certainly_negative, certainly_positive,
                        possibly_positive)
 from .base import Hypothesis, Status, _set_margin, _set_min_margin
 from .deficiency import Deficiency
@@ -46,10 +46,9 @@ def check_acgh19(N: int, d: Deficiency, delta, eta, eps):
     emax = _pos_power(cp, Fraction(4 * N - 2, N)) / (6144 * NN * _pos_power(phiF, Fraction(6 * N - 4, N)))
     # margin min(c, threshold - value): the theorem needs c > 0 AND the inequality
     _set_min_margin(hb, c_ball, dmax - delta)
-    hb.quantities = {"delta_max": [claim_down(max(0.0, lo(dmax))), claim_up(hi(dmax))],
-                     "delta": [claim_down(max(0.0, lo(delta))), claim_up(hi(delta))],
+    hb.quantities = {"delta_max": _pair(dmax), "delta": _pair(delta),
                      "c": [claim_down(lo(c_ball)), claim_up(hi(c_ball))]}
-    hs.quantities = {"eta_max": [claim_down(max(0.0, lo(emax))), claim_up(hi(emax))],
+    hs.quantities = {"eta_max": _pair(emax),
                      "largest_admissible_eta": claim_down(lo(emax)) if c_pos_known else None,
                      "c": [claim_down(lo(c_ball)), claim_up(hi(c_ball))]}
     if eta is not None:
@@ -85,6 +84,6 @@ def _iteration_counts(hb: Hypothesis, hs: Hypothesis, N: int, c_ball, emax, l0, 
     hs.quantities["eps_loss"] = eps
     hs.quantities["guarantee_applies"] = hb.status is Status.HOLDS and (eta is None or hs.status is Status.HOLDS)
     hs.quantities["iterations_for_eps"] = iters
-    hs.quantities["l0"] = [claim_down(lo(l0)), claim_up(hi(l0))]
+    hs.quantities["l0"] = _pair(l0)
     if eps is None:
         hs.quantities["iterations_note"] = "give eps (a loss level) for the iteration count"

@@ -4,9 +4,9 @@ balls for large problems); holds iff ``delta = 0`` exactly."""
 
 from __future__ import annotations
 
-from .._claims import claim_down, claim_up, hi, lo
+from .._claims import hi, lo
 from .._problem import Problem
-from ._numeric import _hull, _layer_mats, _sqrt, _sumsq
+from ._numeric import _hull, _layer_mats, _pair, _sqrt, _sumsq, _up
 from .base import Hypothesis, Status, _set_exact, _set_margin
 
 MEANING = ("margin -delta, delta = max_j ||W_{j+1}^T W_{j+1} - W_j W_j^T||_F (the delta of ACGH19); "
@@ -33,8 +33,8 @@ def check_balancedness(problem: Problem, exact: bool):
     """The ``balancedness`` hypothesis and the ball ``delta`` (used by ACGH19 Theorem 1)."""
     delta, per = _balancedness(problem, exact)
     h = Hypothesis("balancedness", "[ACGH19]", Status.UNDETERMINED, MEANING)
-    h.quantities = {"delta_upper": claim_up(hi(delta)), "delta_lower": claim_down(max(0.0, lo(delta))),
-                    "per_layer_pair_upper": [claim_up(hi(d)) for d in per]}
+    h.quantities = {"delta_upper": _up(delta), "delta_lower": _pair(delta)[0],
+                    "per_layer_pair_upper": [_up(d) for d in per]}
     if exact and delta.is_zero():
         _set_exact(h, Status.HOLDS)
     else:

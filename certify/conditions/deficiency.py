@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._claims import claim_down, claim_up, hi, lo
 from .._problem import Problem, SquareLoss
-from ._numeric import (_arb, _end_to_end, _hull, _layer_mats, _nonneg, _phi_arb, _q, _qmat, _sqrt, _sumsq,
+from ._numeric import (_arb, _end_to_end, _hull, _layer_mats, _nonneg, _pair, _phi_arb, _q, _qmat, _sqrt, _sumsq,
                        certainly_positive)
 from .base import Hypothesis, Status, _set_margin
 
@@ -137,9 +136,9 @@ def check_deficiency(problem: Problem, exact: bool):
     _set_margin(h, c_ball)
     h.exact = False
     h.quantities = {
-        "sigma_min_Phi": [claim_down(lo(sig)), claim_up(hi(sig))],
-        "distance_W0_Phi": [claim_down(lo(R)), claim_up(hi(R))],
-        "Phi_frobenius": [claim_down(lo(phiF)), claim_up(hi(phiF))],
+        "sigma_min_Phi": _pair(sig),
+        "distance_W0_Phi": _pair(R),
+        "Phi_frobenius": _pair(phiF),
         "target": "Phi" if not isinstance(problem.loss, SquareLoss) else "Syx (whitened data)",
     }
     d.l0 = _arb(R2) / 2 if isinstance(R2, fmpq) else _nonneg(R2) / 2

@@ -205,6 +205,6 @@ def ec21_bound(traj: _Trajectory, eps: float, eta: float | None = None) -> dict:
     }
     if eta is not None:
         H = arb(eta)
-        out["bounds"] = [(t, hi(c * H * j)) for t, j in Js]
+        out["bounds"] = [(t, 0.0 if j.is_zero() else hi(c * H * j)) for t, j in Js]  # J(0) = 0 exactly
         out["applies"] = hi(c * H * J) <= eps and lo(eta_max) >= eta
     return out
