@@ -557,3 +557,25 @@ def test_proof_checks_pass(mod):
 )
 def test_proof_checks_reject_wrong_constants(mod, overrides):
     assert proofs.run(mod, **overrides).status == "FAIL"
+
+
+def test_large_problem_estimates_are_reproducible_across_processes():
+    """Above 1500 parameters the top Hessian eigenvector comes from ARPACK, whose default start
+    vector is random per process: the report (its estimates and the certified lower bound
+    built on the test vector) must not change from one run to the next."""
+    import subprocess
+    import sys
+
+    code = ("import json, numpy as np, certify\n"
+            "from certify.conditions import check_conditions\n"
+            "rng = np.random.default_rng(3)\n"
+            "q = lambda r, c, s: (np.round(rng.standard_normal((r, c)) * s * 64) / 64).tolist()\n"
+            "spec = {'dims': [40, 30, 20], 'loss': {'kind': 'whitened', 'target': q(20, 40, 1.0)},\n"
+            "        'init': {'weights': [q(30, 40, 0.2), q(20, 30, 0.2)]}}\n"
+            "p = certify.problem_from_dict(spec)\n"
+            "assert p.n_params > 1500\n"
+            "h = check_conditions(p, eta=0.01, trajectory=False)['edge_of_stability']\n"
+            "print(json.dumps([h.quantities, h.margin_lower, h.margin_upper]))\n")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)}
+    assert len(outs) == 1, outs

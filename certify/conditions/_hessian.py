@@ -68,7 +68,8 @@ def _top_eigvec(problem: Problem, x: np.ndarray):
     from scipy.sparse.linalg import LinearOperator, eigsh
 
     op = LinearOperator((n, n), matvec=lambda u: obj.hvp(x, np.asarray(u).reshape(-1)), dtype=np.float64)
-    w, V = eigsh(op, k=1, which="LA", tol=1e-8, maxiter=2000)
+    v0 = np.random.default_rng(0).standard_normal(n)  # ARPACK's own start is random: reports would vary by run
+    w, V = eigsh(op, k=1, which="LA", tol=1e-8, maxiter=2000, v0=v0)
     return float(w[0]), V[:, 0]
 
 
