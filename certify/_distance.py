@@ -26,6 +26,7 @@ import numpy as np
 from ._claims import claim_down, claim_up, float_distance, frac_str, hi, lo, provenance
 from ._errors import UsageError
 from ._gap import GapCertificate, gd_balls
+from ._lossdata import split_to_json
 from ._gd import check_eta, check_steps
 from ._problem import Problem
 
@@ -84,6 +85,7 @@ class DistanceCertificate:
             "claims": {"statement": STATEMENT, "lemmas": ["S3.1", "S4.5", "S4.6", "S4.7"], "runs": claims,
                        "max_dist_upper": self.max_dist_upper},
             "sxx": None if base.sxx_norm2 is None else {"norm2": base.sxx_norm2},
+            **({} if base.data_split is None else {"data_split": split_to_json(base.data_split)}),
             "provenance": provenance(),
         }
 

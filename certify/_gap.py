@@ -33,7 +33,7 @@ from ._claims import hi, lo
 from ._claims import TINY, U, claim_down, claim_up, claim_up_array, claim_up_fast, float_distance, fro_up, provenance, up
 from ._errors import BlowUpError, EnclosureError, NotCertified, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
-from ._lossdata import data_bounds, stat_errors
+from ._lossdata import data_bounds, data_split, split_to_json, stat_errors
 from ._spectral import spectral_upper
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
 from .arith import get_context
@@ -191,18 +191,21 @@ class _Ref:
     drift_max: list = field(default_factory=list)
     step_max: list = field(default_factory=list)
     r_block: float = 0.0
+    u_norm2: list | None = None  # with a data split: ||W_{b:1} u||_2 upper, b = 1..N-1
 
     def to_json(self):
         return {
             "k": self.k, "layer_norm2": self.n,
             "prod_norm2": [[b, a, v] for (b, a), v in sorted(self.pi.items())], "G_norm2": self.g,
+            **({} if self.u_norm2 is None else {"u_norm2": self.u_norm2}),
             "drift_max": self.drift_max, "step_max": self.step_max, "r_block": self.r_block,
         }
 
 
-def _make_ref(k, Ws, problem, ctx) -> _Ref:
+def _make_ref(k, Ws, problem, ctx, split=None) -> _Ref:
     """Reference bounds (section 3) at the float iterate ``Ws``: every partial
-    product's spectral norm and ``||G||_2``, claimed (rounded outward)."""
+    product's spectral norm and ``||G||_2``, claimed (rounded outward); with a
+    data split (S3.4-data) also ``||W_{b:1} u||_2`` for ``b < N``."""
     from flint import arb
 
     from ._s31 import BaseNorms, base_at_point
@@ -217,11 +220,18 @@ def _make_ref(k, Ws, problem, ctx) -> _Ref:
         else:
             G = E2E - ctx.matrix(np.asarray(problem.loss.target, dtype=np.float64))
         g = claim_up(spectral_upper(G))
+        un = None
+        if split is not None:
+            M, un = ctx.matrix(split.u.reshape(-1, 1)), []
+            for b in range(1, N):
+                M = B[b - 1] @ M
+                un.append(claim_up(spectral_upper(M)))
     n = [hi(base.sigma[(l, l)]) for l in range(1, N + 1)]
     pi = {ba: hi(v) for ba, v in base.sigma.items() if ba[0] != ba[1]}
     # the claimed floats are the bounds (exact in arb)
-    base = BaseNorms(N, {ba: arb(n[ba[0] - 1]) if ba[0] == ba[1] else arb(pi[ba]) for ba in base.sigma})
-    return _Ref(k, [W.copy() for W in Ws], n, pi, g, base)
+    base = BaseNorms(N, {ba: arb(n[ba[0] - 1]) if ba[0] == ba[1] else arb(pi[ba]) for ba in base.sigma},
+                     None if un is None else {b: arb(v) for b, v in enumerate(un, start=1)})
+    return _Ref(k, [W.copy() for W in Ws], n, pi, g, base, u_norm2=un)
 
 
 make_ref = _make_ref  # public name for the conditions family (certify.conditions.trajectory)
@@ -254,7 +264,7 @@ def _r_recursion(r, rnd, mu, beta, eta) -> float:
     return up(q * r + rnd, 2)
 
 
-def _segment_tube(moved, x, g_ref: float, gdiffs: np.ndarray, s_G: float):
+def _segment_tube(moved, x, g_ref: float, gdiffs: np.ndarray, s_G: float, split=None):
     """Per-segment ``(mu, beta)`` claims (section 2) on the tube of thickness
     ``x`` around the block's iterates: S3.1 with ``||G||_2 <= g_ref + gdiff_k``
     at iterate ``k`` (the G-part of the motion is the computed change of G,
@@ -267,7 +277,7 @@ def _segment_tube(moved, x, g_ref: float, gdiffs: np.ndarray, s_G: float):
         tube = Tube(moved, x)
         c = hi(tube.g_tube(g_ref, s_G))
         lam = hi(tube.lamC)
-        sa2 = hi(tube.a2 * s_G)
+        sa2 = hi(tube.gauss_newton(s_G, split))  # s_G a2 (S3.1), data-weighted with a split (S3.4-data)
     if tube.N == 1:
         mu = np.zeros_like(gdiffs)
     else:
@@ -310,6 +320,7 @@ class GapCertificate:
     flow: object = None
     evals: list = field(default_factory=list)
     sxx_norm2: float | None = None
+    data_split: object = None  # certify._s31.DataSplit (S3.4-data) or None
     s42_end: int = 0
     drift: list = field(default_factory=list)  # balancedness drift at checkpoints (estimate)
     partial: dict | None = None  # set when the certificate covers only a prefix (certify_gap(partial=True))
@@ -347,6 +358,7 @@ class GapCertificate:
             "s42_end": self.s42_end,
             "flow": self.flow,
             "sxx": None if self.sxx_norm2 is None else {"norm2": self.sxx_norm2},
+            **({} if self.data_split is None else {"data_split": split_to_json(self.data_split)}),
             **({"partial": self.partial} if self.partial else {}),
             "provenance": provenance(),
         }
@@ -411,6 +423,7 @@ def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, p
     s_G = data_bounds(problem)[0]
     if isinstance(problem.loss, SquareLoss):
         cert.sxx_norm2 = s_G
+    split = cert.data_split = data_split(problem)
     ks_set = set(ks)
     eta_q = Fraction(eta)
     stepper = _Stepper(problem, eta)
@@ -422,7 +435,7 @@ def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, p
         while k0 < steps:
             k1 = min(k0 + refresh, steps)
             try:
-                ref = _make_ref(k0, Ws, problem, ctx)
+                ref = _make_ref(k0, Ws, problem, ctx, split)
             except BlowUpError as e:
                 raise BlowUpError(
                     f"gradient descent diverged by step {k0} ({e}) with eta={eta:g}; try a smaller eta") from e
@@ -458,7 +471,7 @@ def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, p
             rounds = claim_up_array([b[1] for b in block]).tolist()
             dnorms = claim_up_array([b[3] for b in block]).tolist()
             block = [(b[0], rd, b[2], dn, gd) for b, rd, dn, gd in zip(block, rounds, dnorms, gdiffs)]
-            _certify_block(cert, ref, block, state, eta, s_G, N)
+            _certify_block(cert, ref, block, state, eta, s_G, N, split)
             k0 = block[-1][0] + 1
         if steps in ks_set:
             _record_checkpoint(cert, problem, steps, eta_q, Ws)
@@ -525,7 +538,7 @@ def _gdiffs(Gs, eGs) -> list:
     return claim_up_array(up(d + 2.0 * e, 2) + 2.0**-520).tolist()
 
 
-def _certify_block(cert, ref, block, state, eta, s_G, N):
+def _certify_block(cert, ref, block, state, eta, s_G, N, split=None):
     """Claims for the segments of one block (section 2): the block constants
     (partial-product norms widened by the block's largest drift, S3.1 pieces)
     are computed once; each segment's curvature uses ``||G||_2 <= g_ref +
@@ -551,7 +564,7 @@ def _certify_block(cert, ref, block, state, eta, s_G, N):
     r_guess = claim_up(max(2.0 * (r0 + sum(b[1] for b in block)), 1e-300))
     beta_first = None
     for _ in range(30):
-        mus, betas = _segment_tube(moved, [r_guess] * N, ref.g, gd, s_G)
+        mus, betas = _segment_tube(moved, [r_guess] * N, ref.g, gd, s_G, split)
         mu_r = claim_up_array(mus).tolist()
         beta_r = claim_up_array(betas).tolist()
         if beta_first is None:
@@ -586,7 +599,7 @@ def _certify_block(cert, ref, block, state, eta, s_G, N):
         e0 = state["e"]
         rho = claim_up(max(2.0 * (e0 + sum(b[1] + eta * b[3] for b in block)), 1e-300))
         for _ in range(20):
-            mus, betas = _segment_tube(moved, [up(y + rho, 1) for y in maxstep], ref.g, gd, s_G)
+            mus, betas = _segment_tube(moved, [up(y + rho, 1) for y in maxstep], ref.g, gd, s_G, split)
             mu = claim_up_array(mus).tolist()
             beta = claim_up_array(betas).tolist()
             es, e = [], e0

@@ -49,3 +49,52 @@ def data_bounds(problem) -> tuple:
     with ctx:
         stats = ctx.matrix(fmpq_to_fractions(eSxx)), ctx.matrix(fmpq_to_fractions(eSyx))
         return claim_up(spectral_upper(stats[0])), stats
+
+
+#: the rank-one split is used when it can pay: the data's top eigenvalue at
+#: least this many times the rest (``s_r``); otherwise the S3.1 form alone
+SPLIT_MIN_GAIN = 2.0
+
+
+@functools.lru_cache(maxsize=16)
+def data_split(problem):
+    """The rank-one split ``Sxx = c u u^T + R`` of S3.4-data (proofs/s3_4_data_weighted.py)
+    for the square loss at depth >= 2, or ``None`` (whitened loss, depth 1, or
+    no dominant direction).  ``u`` is the float top eigenvector of the nearest-
+    double ``Sxx`` (sign fixed: largest entry positive), scaled until
+    ``||u||_2 <= 1`` holds exactly; ``c`` its float eigenvalue; ``s_r >= ||R||_2``
+    for the exact ``Sxx`` (claimed, outward, from the ball enclosure of
+    :func:`data_bounds`).  Any ``u`` and ``c >= 0`` make the split exact; these
+    make ``s_r`` small."""
+    from ._s31 import DataSplit
+    from .arith import get_context
+
+    if not isinstance(problem.loss, SquareLoss) or problem.depth < 2:
+        return None
+    s_G, (Sxx_b, _) = data_bounds(problem)
+    Sxx_f = problem.loss.float_stats[0]
+    ev, V = np.linalg.eigh(Sxx_f)
+    c = float(ev[-1])
+    if not (c > 0.0):
+        return None
+    u = np.ascontiguousarray(V[:, -1], dtype=np.float64)
+    u = u if u[int(np.argmax(np.abs(u)))] > 0 else -u
+    while sum(Fraction(float(x)) ** 2 for x in u) > 1:
+        u = u * (1.0 - 2.0**-40)
+    ctx = get_context("float64")
+    with ctx:
+        U = ctx.matrix(u.reshape(-1, 1))
+        R = Sxx_b - (U @ U.T) * c
+        # slack (free: any larger number bounds ||R|| too) so that another
+        # implementation's rounding allowances, a few ulps of s_G, stay below the claim
+        s_r = claim_up(spectral_upper(R) * (1.0 + 2.0**-20) + 2.0**-30 * s_G)
+    if not (SPLIT_MIN_GAIN * s_r <= s_G):
+        return None
+    return DataSplit(c, s_r, u)
+
+
+def split_to_json(split) -> dict | None:
+    """The certificate's ``data_split`` block (gap-v2.md section 3)."""
+    if split is None:
+        return None
+    return {"lemma": "S3.4-data", "c": split.c, "s_r": split.s_r, "u_hex": [float(x).hex() for x in split.u]}

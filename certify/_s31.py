@@ -26,7 +26,14 @@ The family has three layers, each a small object:
   and ``a2 = sum_j (pn(N, j+1) pn(j-1, 1))^2``.
 - :meth:`Tube.mu` / :meth:`Tube.beta` — ``mu = (g + s_G dE) lamC`` (0 when
   ``N = 1``: f is convex) from a bound ``g >= sup ||G||_2`` on the base set,
-  ``beta = s_G a2 + mu``.
+  ``beta = s_G a2 + mu``, or with a :class:`DataSplit` (square loss) the
+  data-weighted form ``beta = sum_j pn(N, j+1)^2 d_j + mu`` with ``d_1 = s_G``
+  and ``d_j = min(s_G pn(j-1, 1)^2, c v_j^2 + s_r pn(j-1, 1)^2)``, ``v_j >=
+  ||Z_{j-1:1} u||`` on the tube (proofs/s3_4_data_weighted.py): a layer
+  behind the first one sees the data only through ``Z_{j-1:1} Sxx Z_{j-1:1}^T``,
+  whose top eigenvalue is far below ``s_G ||Z_{j-1:1}||^2`` when ``Sxx`` has
+  one dominant direction ``u`` (image data: the mean image) that the first
+  layers do not align with.
 
 The point of the split (S3.3): the motion of the base set enters only the
 norms ``sigma`` (which move little) and ``g`` (which the caller bounds from
@@ -68,12 +75,26 @@ def _arb(x):
 
 
 @dataclass(frozen=True)
+class DataSplit:
+    """A rank-one split of the square loss's data matrix (S3.4-data):
+    ``Sxx = c u u^T + R`` with ``c >= 0`` and ``s_r >= ||R||_2`` (claimed
+    floats; ``u`` a float vector, any: the split is exact for every ``u``)."""
+
+    c: float
+    s_r: float
+    u: object  # np.ndarray (d_0,)
+
+
+@dataclass(frozen=True)
 class BaseNorms:
     """``sigma[(b, a)]`` (arb upper bounds) for every ``1 <= a <= b <= N``
-    except ``(N, 1)`` unless given; see the module docstring."""
+    except ``(N, 1)`` unless given; see the module docstring.  ``uvec[b]``
+    (optional, ``1 <= b < N``): ``>= ||Y_{b:1} u||`` for a :class:`DataSplit`'s
+    ``u``, widened by :meth:`moved` exactly as ``sigma[(b, 1)]``."""
 
     N: int
     sigma: dict
+    uvec: dict | None = None
 
     def moved(self, layer_motion, product_motion: dict | None = None) -> "BaseNorms":
         """The bounds over the set swept by motions from the base: layer ``l``
@@ -96,7 +117,10 @@ class BaseNorms:
                 if hi(own) < hi(mot):
                     mot = own
             out[(b, a)] = s + mot
-        return BaseNorms(N, out)
+        uvec = None
+        if self.uvec is not None:  # ||Y(s) u|| <= ||Y(0) u|| + ||Y(s) - Y(0)||_2 (||u|| <= 1)
+            uvec = {b: v + (out[(b, 1)] - self.sigma[(b, 1)]) for b, v in self.uvec.items()}
+        return BaseNorms(N, out, uvec)
 
 
 def base_at_point(balls, spectral) -> tuple[BaseNorms, object]:
@@ -180,6 +204,28 @@ class Tube:
             aj = self.pn(N, j + 1) * self.pn(j - 1, 1)
             self.a2 += aj * aj
 
+    def gauss_newton(self, s_G, split: DataSplit | None = None):
+        """``>= ||J^T Hl J||_2`` on the tube: ``s_G a2`` (S3.1), or with a split the
+        data-weighted form of the module docstring (S3.4-data), never larger."""
+        from flint import arb
+
+        sG = _arb(s_G)
+        if split is None or self.base.uvec is None:
+            return sG * self.a2
+        c, s_r = _arb(split.c), _arb(split.s_r)
+        tot = arb(0)
+        for j in range(1, self.N + 1):
+            a = self.pn(self.N, j + 1)
+            if j == 1:
+                d = sG
+            else:
+                b2 = self.pn(j - 1, 1) ** 2
+                v = self.u_norm(j - 1)
+                plain, weighted = sG * b2, c * v * v + s_r * b2
+                d = weighted if hi(weighted) < hi(plain) else plain
+            tot += a * a * d
+        return tot
+
     def pn(self, b: int, a: int):
         """``>= ||Z_{b:a}||_2`` on the tube (1-based, inclusive; 1 when ``b < a``)."""
         from flint import arb
@@ -206,9 +252,14 @@ class Tube:
             return arb(0)
         return self.g_tube(g, s_G) * self.lamC
 
-    def beta(self, mu, s_G):
+    def u_norm(self, b: int):
+        """``>= ||Z_{b:1} u||`` on the tube (``1 <= b < N``; needs ``base.uvec``):
+        the base set's bound plus what the product ``(b, 1)`` may move."""
+        return self.base.uvec[b] + (self.pn(b, 1) - self.base.sigma[(b, 1)])
+
+    def beta(self, mu, s_G, split: DataSplit | None = None):
         """``>= ||Hf||_2`` on the tube (arb), from its ``mu``."""
-        return _arb(s_G) * self.a2 + _arb(mu)
+        return self.gauss_newton(s_G, split) + _arb(mu)
 
 
 def mu_upper(tube: Tube, g, s_G) -> float:

@@ -1,4 +1,4 @@
-"""The numeric lemmas behind the certificates (proofs/s3_1_tube.py,
+"""The numeric lemmas behind the certificates (proofs/s3_1_tube.py, proofs/s3_4_data_weighted.py,
 proofs/s4_3_taylor_model.py, proofs/s4_5_segment.py, proofs/s4_6_rounding.py): each passes, and each
 rejects a deliberately wrong formula."""
 
@@ -7,10 +7,11 @@ import pytest
 from certify import proofs
 from fractions import Fraction
 
-from certify.proofs import s3_1_tube, s4_3_taylor_model, s4_5_segment, s4_6_rounding
+from certify.proofs import s3_1_tube, s3_4_data_weighted, s4_3_taylor_model, s4_5_segment, s4_6_rounding
 
 
-@pytest.mark.parametrize("mod", [s3_1_tube, s4_3_taylor_model, s4_5_segment, s4_6_rounding], ids=lambda m: m.LEMMA)
+@pytest.mark.parametrize("mod", [s3_1_tube, s3_4_data_weighted, s4_3_taylor_model, s4_5_segment, s4_6_rounding],
+                         ids=lambda m: m.LEMMA)
 def test_lemma_check_passes(mod):
     r = proofs.run(mod)
     assert r.status == "pass", r.detail
@@ -21,6 +22,8 @@ def test_lemma_check_passes(mod):
     [
         (s3_1_tube, {"drop_perturbation": True}),   # ||prod(W+E)|| <= ||prod W|| alone is false
         (s3_1_tube, {"exponent_scale": 0.5}),       # wrong root in the power bound
+        (s3_4_data_weighted, {"drop_rest": True}),   # the split without its remainder ||Sxx - c u u^T||
+        (s3_4_data_weighted, {"one_layer_only": True}),  # only the first layer's Gauss-Newton term
         (s4_3_taylor_model, {"drop_tail": True}),   # forgetting the truncated orders
         (s4_3_taylor_model, {"gamma_scale": 0.0}),  # forgetting rounding
         (s4_5_segment, {"beta_formula": lambda a2, cross: cross}),  # dropping the Hl part of ||Hf||

@@ -21,13 +21,57 @@ _S42_KEYS = ("rho", "mu", "beta", "e")
 
 
 def data_norm(doc, loss, tally) -> float:
-    """``s_G``: 1 (whitened) or the claimed ``sxx.norm2 >= ||Sxx||_2`` (truth side)."""
+    """``s_G``: 1 (whitened) or the claimed ``sxx.norm2 >= ||Sxx||_2`` (truth side).
+    Also reads the optional ``data_split`` (section 3, S3.4-data) into
+    ``loss.split``: ``(c, s_r, u)`` after confirming ``||u||_2 <= 1`` exactly and
+    ``s_r >= ||Sxx - c u u^T||_2`` with the checker's own spectral bound."""
+    loss.split = None
+    if "data_split" in doc and not loss.square:
+        raise V.Invalid("data_split: only the square loss has a data matrix to split")
     if not loss.square:
         return 1.0
     sx = V.field(doc, "sxx", "certificate", dict)
     s_G = V.num(sx, "norm2", "sxx")
     V.truth("sxx.norm2", s_G, loss.sxx_norm2, tally)
+    if "data_split" in doc:
+        loss.split = _split(V.field(doc, "data_split", "certificate", dict), loss, tally)
     return s_G
+
+
+def _split(ds, loss, tally):
+    """``data_split``: ``c >= 0``, ``u`` with ``sum u_i^2 <= 1`` in exact rationals, and
+    the claimed ``s_r`` at least the checker's bound of ``||Sxx - c u u^T||_2``."""
+    from fractions import Fraction
+
+    d0 = loss.Sxx_f.shape[0]
+    u = V.hexvec(V.field(ds, "u_hex", "data_split", list), d0, "data_split.u_hex")
+    c, s_r = V.num(ds, "c", "data_split"), V.num(ds, "s_r", "data_split")
+    tally.n += 2
+    if not c >= 0.0:
+        tally.fail(f"data_split.c: must be >= 0, got {c!r}")
+    if sum(Fraction(float(x)) ** 2 for x in u) > 1:
+        tally.fail("data_split.u_hex: ||u||_2 > 1")
+    # the ball of c u u^T: (c u) rounded, with its error, times u^T
+    cu = c * u
+    cu_r = np.abs(cu) * 2.0**-52 + 2.0**-1074
+    M, Mr = A.mm(cu.reshape(-1, 1), cu_r.reshape(-1, 1), u.reshape(1, -1), None)
+    Rm, Rr = A.addsub(loss.Sxx_f, loss.Esxx, M, Mr, -1)
+    V.truth("data_split.s_r", s_r, A.spec2_up(Rm, Rr), tally)
+    return c, s_r, u
+
+
+def _u_norms(ref, where: str, Ws, N: int, u, tally):
+    """``u_norm2[b-1] >= ||W_{b:1} u||_2`` (b < N) at the reference, as arb."""
+    from flint import arb
+
+    vals = [V.num({"x": x}, "x", f"{where}.u_norm2") for x in V.field(ref, "u_norm2", where, list)]
+    if len(vals) != N - 1:
+        raise V.Invalid(f"{where}.u_norm2: expected {N - 1} numbers")
+    M, Mr = u.reshape(-1, 1), None
+    for b in range(1, N):
+        M, Mr = A.mm(Ws[b - 1], None, M, Mr)
+        V.truth(f"{where}.u_norm2[{b - 1}]", vals[b - 1], A.fro_up(M, Mr), tally)
+    return {b: arb(v) for b, v in enumerate(vals, start=1)}
 
 
 def blocks(refs, K: int, R: int, tally, pre=""):
@@ -114,6 +158,13 @@ class _Replay:
         self.s42_end, self.ks_set, self.tally, self.strict, self.pre = s42_end, set(ks), tally, strict, pre
         self.iterates, self.r_claim, self.e_claim = {}, {0: 0.0}, {0: 0.0}
         self.r_prev, self.e_prev = 0.0, 0.0
+        self.dw = None  # (split, moved u-norms) of the current block (S3.4-data)
+
+    def _dw(self) -> dict:
+        if self.dw is None:
+            return {}
+        (c, s_r, _), un = self.dw
+        return {"s_G": self.s_G, "c": c, "s_r": s_r, "un": un}
 
     def block(self, Ws, ref, where: str, k0: int, k1: int, segs):
         """Steps ``k0 .. k1 - 1`` from the float iterate ``Ws`` at ``k0``; returns the iterate at ``k1``."""
@@ -123,10 +174,15 @@ class _Replay:
         if not isinstance(ref, dict) or ref.get("k") != k0:
             raise V.Invalid(f"{where}.k: expected {k0}")
         sig, g, drift_max, step_max, r_block = _reference(ref, where, Ws, N, self.loss, tally)
+        split = getattr(self.loss, "split", None)
+        if split is None and "u_norm2" in ref:
+            raise V.Invalid(f"{where}.u_norm2: claimed without a data_split")
         # the block's S3.1 pieces (section 2): the claimed reference norms, widened
         # by the block's drift, on the ball of radius r_block around each iterate
         moved = V.widen(sig, [arb(x) for x in drift_max])
-        parts_r = V.tube(moved, [arb(r_block)] * N, N)
+        if split is not None:  # S3.4-data: ||Z u|| widened with the product (b, 1)
+            self.dw = (split, V.widen_u(sig, moved, _u_norms(ref, where, Ws, N, split[2], tally)))
+        parts_r = V.tube(moved, [arb(r_block)] * N, N, **self._dw())
         its, new_Ws, rounds, steps_l, drifts, gdiffs = V.gd_block(Ws, self.eta, self.loss, N, k1 - k0)
         if any(A.nonfinite(w) for w in new_Ws) or not np.all(np.isfinite(rounds)):
             raise V.Invalid(f"{self.pre}segments[{k0}..{k1 - 1}]: the float GD iterates overflow")
@@ -180,7 +236,7 @@ class _Replay:
             raise V.Invalid(f"{sw}: missing the S4.2 claims (s42_end = {self.s42_end})")
         rho = V.num(seg, "rho", sw)
         if rho not in tubes:
-            tubes[rho] = V.tube(moved, [arb(y) + arb(rho) for y in step_max], self.N)
+            tubes[rho] = V.tube(moved, [arb(y) + arb(rho) for y in step_max], self.N, **self._dw())
         mu_x, beta_x = V.mu_beta(tubes[rho], g_k, self.s_G, self.N)
         mu, beta = V.num(seg, "mu", sw), V.num(seg, "beta", sw)
         V.truth(f"{sw}.mu", mu, mu_x, self.tally)

@@ -201,11 +201,20 @@ def widen(sig: dict, motion, prod_motion=None) -> dict:
     return out
 
 
-def tube(sig: dict, x, N: int):
+def widen_u(sig: dict, moved: dict, un: dict) -> dict:
+    """``||Z_{b:1} u||`` bounds over the moving base set: each grows by what the
+    product ``(b, 1)`` grew (``||Z u - Z_0 u|| <= ||Z - Z_0||_2``, ``||u|| <= 1``)."""
+    return {b: v + (moved[(b, 1)] - sig[(b, 1)]) for b, v in un.items()}
+
+
+def tube(sig: dict, x, N: int, *, s_G=None, c=None, s_r=None, un=None):
     """S3.1 pieces on the points within ``x[l]`` of a base set with norm bounds
-    ``sig`` (1-based ``(b, a)``, ``(l, l)`` the layers): ``(lamC, dE, a2)`` with
-    ``lamC >= lambda_max(C)`` (float), ``dE = prod(nu + x) - prod nu`` and
-    ``a2 = sum_j (||Z_{N:j+1}||_2 ||Z_{j-1:1}||_2)^2`` (arb)."""
+    ``sig`` (1-based ``(b, a)``, ``(l, l)`` the layers): ``(lamC, dE, a2, gn)`` with
+    ``lamC >= lambda_max(C)`` (float), ``dE = prod(nu + x) - prod nu``,
+    ``a2 = sum_j (||Z_{N:j+1}||_2 ||Z_{j-1:1}||_2)^2`` (arb) and, given a data
+    split (``c``, ``s_r``, ``un[b] >= ||Z_{b:1} u||`` on the base set), the
+    data-weighted Gauss-Newton bound ``gn`` (gap-v2.md section 2, S3.4-data),
+    else ``None``."""
     from flint import arb
 
     X = [arb(v) if isinstance(v, float) else v for v in x]
@@ -239,7 +248,16 @@ def tube(sig: dict, x, N: int):
     for j in range(1, N + 1):
         aj = pn(N, j + 1) * pn(j - 1, 1)
         a2 += aj * aj
-    return lam, dE, a2
+    gn = None
+    if un is not None:
+        sG, cc, sr = arb(s_G), arb(c), arb(s_r)
+        gn = pn(N, 2) ** 2 * sG
+        for j in range(2, N + 1):
+            b2 = pn(j - 1, 1) ** 2
+            v = un[j - 1] + (pn(j - 1, 1) - sig[(j - 1, 1)])  # ||Z_{j-1:1} u|| on the tube
+            w, plain = cc * v * v + sr * b2, sG * b2
+            gn += pn(N, j + 1) ** 2 * (w if A.hi(w) < A.hi(plain) else plain)
+    return lam, dE, a2, gn
 
 
 def mu_beta(parts, g, s_G: float, N: int) -> tuple[float, float]:
@@ -247,8 +265,9 @@ def mu_beta(parts, g, s_G: float, N: int) -> tuple[float, float]:
     the base set: ``mu = (g + s_G dE) lamC`` (0 when N = 1), ``beta = s_G a2 + mu``."""
     from flint import arb
 
-    lam, dE, a2 = parts
+    lam, dE, a2, gn = parts
+    hl = arb(s_G) * a2 if gn is None else gn  # the Hl part: S3.1, or data-weighted (S3.4-data)
     if N == 1:  # f is convex
-        return 0.0, A.hi(arb(s_G) * a2)
+        return 0.0, A.hi(hl)
     mu = (arb(g) + arb(s_G) * dE) * arb(lam)
-    return A.hi(mu), A.hi(arb(s_G) * a2 + mu)
+    return A.hi(mu), A.hi(hl + mu)
