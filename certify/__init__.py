@@ -30,7 +30,7 @@ from ._curvature import curvature_estimate, curvature_profile
 from ._smallstep import concave_gap, gap_against_t, gap_table, required_eta
 from ._enclose import gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_s32
 from ._taylor import FlowEstimate, integrate_gf
-from ._atomic import dumps_json, write_json_atomic
+from ._atomic import dumps_json, write_bytes_atomic, write_json_atomic
 from ._plot import plot_conditions, plot_curvature, plot_flow, plot_gap, plot_smallstep
 from .check import CheckReport, check_certificate, check_file, format_report, schema
 
@@ -61,5 +61,5 @@ __all__ = [
     # certificate formats (JSON Schemas shipped in certify/schemas/)
     "schema",
     # output
-    "dumps_json", "plot_conditions", "plot_curvature", "plot_flow", "plot_gap", "plot_smallstep", "write_json_atomic",
+    "dumps_json", "plot_conditions", "plot_curvature", "plot_flow", "plot_gap", "plot_smallstep", "write_bytes_atomic", "write_json_atomic",
 ]

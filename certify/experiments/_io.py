@@ -16,27 +16,8 @@ import certify
 
 
 def write_bytes(path, data: bytes) -> Path:
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise certify.UsageError(f"cannot write {path}: {e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(e, OSError):
-            raise certify.UsageError(f"cannot write {path}: {e.strerror or e}") from e
-        raise
-    return path
+    certify.write_bytes_atomic(path, data)
+    return Path(path)
 
 
 def write_text(path, text: str) -> Path:

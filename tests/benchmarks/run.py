@@ -13,9 +13,15 @@ import platform
 import sys
 import time
 
-import numpy as np
+# BLAS on one thread for both sides of every ratio (set before numpy loads; an
+# explicit environment wins): on this shared 2-core machine a multi-threaded
+# BLAS under load made the same GD steps 15-35x slower (tests/benchmarks/README.md)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-import certify
+import numpy as np  # noqa: E402
+
+import certify  # noqa: E402
 from certify import Objective, problem_from_dict
 from certify._atomic import dumps_json
 from certify._flow import enclose_flow
@@ -308,7 +314,8 @@ def main():
 
 def _print(rows):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, numpy {np.__version__}")
+          f"python {platform.python_version()}, numpy {np.__version__}, BLAS threads "
+          f"{os.environ.get('OPENBLAS_NUM_THREADS')}, load average {os.getloadavg()[0]:.1f}")
     w = max(len(r[0]) for r in rows)
     for r in rows:
         print(f"{r[0]:<{w}}  {r[1]:>14}  {r[2]}")
