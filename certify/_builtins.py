@@ -43,6 +43,14 @@ _BUILTINS: dict[str, dict] = {
         "loss": {"kind": "square", "dataset": "digits", "samples": 1000},
         "init": {"scheme": "xavier", "scale": 1.0, "seed": 0},
     },
+    # builtin:paper with the paper's loss: softmax cross-entropy on the same one-hot digits
+    # (PAPER.md section 5).  Estimates only so far (Objective, run_gd); the certified
+    # commands refuse it until issue 12's certified cross-entropy lands.
+    "paper-ce": {
+        "dims": [64, 50, 50, 10],
+        "loss": {"kind": "cross_entropy", "dataset": "digits", "samples": 1000},
+        "init": {"scheme": "xavier", "scale": 1.0, "seed": 0},
+    },
     # The paper's exact network size, 784-50-50-10 (42,200 parameters): the same
     # 1000 digits upsampled from 8x8 to 28x28 (MNIST's input size) by linear
     # interpolation with dyadic weights (certify._problem.upsample_matrix), / 16.

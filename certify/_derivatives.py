@@ -3,6 +3,10 @@
 One implementation, several number types: ``float64`` (numpy, BLAS), ``mpf``
 (numpy object arrays of mpmath numbers at a chosen precision) and ``exact``
 (object arrays of :class:`fractions.Fraction`; rational in, rational out).
+The cross-entropy and logistic losses (SPEC S1) have ``float64`` (the batched
+estimates of :mod:`certify.losses`) and ``mpf``; ``exact`` is impossible for them
+(``exp``/``log``) and raises :class:`certify.UsageError`.  None of these numbers is
+certified: they are estimates (high-precision ones for ``mpf``).
 The formulas used here are the ones proved in ``proofs/`` (S2.1, S2.2) and
 checked entrywise against sympy's derivation of the loss (``certify._symbolic``).
 
@@ -20,7 +24,7 @@ import mpmath
 import numpy as np
 
 from ._errors import TooLargeError, UsageError
-from ._problem import Problem, SquareLoss, fmpq_to_fractions, flatten, unflatten
+from ._problem import Problem, fmpq_to_fractions, flatten, unflatten
 
 NUMBERS = ("float64", "mpf", "exact")
 MAX_DENSE_HESSIAN = 4000
@@ -74,20 +78,10 @@ class Objective:
         self.dims = problem.dims
         self.N = problem.depth
         loss = problem.loss
-        if isinstance(loss, SquareLoss):
-            self.kind = "square"
-            if number == "float64":
-                Sxx, Syx, c = loss.float_stats
-            else:
-                eSxx, eSyx, ec = loss.exact_stats
-                Sxx, Syx = fmpq_to_fractions(eSxx), fmpq_to_fractions(eSyx)
-                c = Fraction(int(ec.p), int(ec.q))
-            self.Sxx = self.convert(Sxx)
-            self.Syx = self.convert(Syx)
-            self.c = c if number == "exact" else (float(c) if number == "float64" else self._mpf(c))
-        else:
-            self.kind = "whitened"
-            self.Phi = self.convert(loss.target)
+        self.kind = loss.kind
+        if loss.kind not in _TERMS:
+            raise UsageError(f"no derivatives for the {loss.kind} loss")
+        self._l = _TERMS[loss.kind](self, loss)
 
     # ---- number handling ----------------------------------------------------
     def _mpf(self, x):
@@ -133,20 +127,21 @@ class Objective:
         return S
 
     def loss_of_end_to_end(self, W):
-        if self.kind == "whitened":
-            R = W - self.Phi
-            return _half(self.number) * _sumsq(R)
-        return _half(self.number) * _trace(W @ self.Sxx @ W.T) - _trace(W @ self.Syx.T) + self.c
+        """``l(W)`` (S1) for the end-to-end matrix ``W``."""
+        return self._l.value(W)
 
     def grad_l(self, W):
-        """``G = grad l(W)`` (S2.1): ``W - Phi`` or ``W Sxx - Syx``."""
-        if self.kind == "whitened":
-            return W - self.Phi
-        return W @ self.Sxx - self.Syx
+        """``G = grad l(W)`` (S2.1): ``W - Phi``, ``W Sxx - Syx`` or ``(softmax(W X) - Y) X^T / m``."""
+        return self._l.grad(W)
 
-    def hess_l(self, E):
-        """``Hl[E]`` as a matrix: ``E`` (whitened) or ``E Sxx`` (data)."""
-        return E if self.kind == "whitened" else E @ self.Sxx
+    def loss_and_grad_l(self, W):
+        """``(l(W), grad l(W))``, sharing the work where the loss allows (cross-entropy: one softmax)."""
+        return self._l.value_and_grad(W)
+
+    def hess_l(self, E, W=None):
+        """``Hl(W)[E]`` as a matrix: ``E`` (whitened), ``E Sxx`` (data), or the cross-entropy /
+        logistic Hessian at ``W`` applied to ``E`` (S2.2; ``W`` needed only for those)."""
+        return self._l.hess(W, E)
 
     def loss(self, theta):
         with self._ctx():
@@ -169,9 +164,9 @@ class Objective:
             Ws = self.weights(theta)
             P = self.prefix_products(Ws)
             S = self.suffix_products(Ws)
-            G = self.grad_l(P[-1])
+            loss, G = self.loss_and_grad_l(P[-1])
             grads = [S[j + 1].T @ G @ P[j].T for j in range(self.N)]
-            return self.loss_of_end_to_end(P[-1]), flatten(grads)
+            return loss, flatten(grads)
 
     def hvp_weights(self, Ws: Sequence, Ds: Sequence) -> list:
         """Hessian-vector product: the derivative of S2.1 along ``D`` (O(N) products).
@@ -191,7 +186,7 @@ class Objective:
         for j in range(N - 1, -1, -1):
             dS[j] = dS[j + 1] @ Ws[j] + S[j + 1] @ Ds[j]
         G = self.grad_l(P[-1])
-        dG = self.hess_l(dP[-1])
+        dG = self.hess_l(dP[-1], P[-1])
         return [
             dS[j + 1].T @ G @ P[j].T + S[j + 1].T @ dG @ P[j].T + S[j + 1].T @ G @ dP[j].T
             for j in range(N)
@@ -219,6 +214,171 @@ class Objective:
                 cols.append(flatten(self.hvp_weights(Ws, self.weights(e))))
             H = np.stack(cols, axis=1)
             return H
+
+
+# --------------------------------------------------------------------------
+# the loss of the end-to-end matrix, one small class per loss kind
+# --------------------------------------------------------------------------
+
+
+class _Term:
+    """``l``, ``grad l`` and ``Hl[E]`` of one loss kind in the objective's number type."""
+
+    def __init__(self, obj: "Objective", loss):
+        self.obj = obj
+
+    def value_and_grad(self, W):
+        return self.value(W), self.grad(W)
+
+
+class _Whitened(_Term):
+    def __init__(self, obj, loss):
+        self.number = obj.number
+        obj.Phi = self.Phi = obj.convert(loss.target)
+
+    def value(self, W):
+        return _half(self.number) * _sumsq(W - self.Phi)
+
+    def grad(self, W):
+        return W - self.Phi
+
+    def hess(self, W, E):
+        return E
+
+
+class _Square(_Term):
+    def __init__(self, obj, loss):
+        self.number = number = obj.number
+        if number == "float64":
+            Sxx, Syx, c = loss.float_stats
+        else:
+            eSxx, eSyx, ec = loss.exact_stats
+            Sxx, Syx = fmpq_to_fractions(eSxx), fmpq_to_fractions(eSyx)
+            c = Fraction(int(ec.p), int(ec.q))
+        obj.Sxx = self.Sxx = obj.convert(Sxx)
+        obj.Syx = self.Syx = obj.convert(Syx)
+        obj.c = self.c = c if number == "exact" else (float(c) if number == "float64" else obj._mpf(c))
+
+    def value(self, W):
+        return _half(self.number) * _trace(W @ self.Sxx @ W.T) - _trace(W @ self.Syx.T) + self.c
+
+    def grad(self, W):
+        return W @ self.Sxx - self.Syx
+
+    def hess(self, W, E):
+        return E @ self.Sxx
+
+
+def _no_exact(obj, loss):
+    if obj.number == "exact":
+        raise UsageError(f"number='exact' is impossible for the {loss.kind} loss (exp and log of rationals are "
+                         "not rational); use 'float64' or 'mpf'")
+
+
+class _Kernel(_Term):
+    """Cross-entropy and logistic loss, float64: the estimates of :mod:`certify.losses`
+    (batched over the samples; not rigorous)."""
+
+    def __init__(self, obj, loss):
+        _no_exact(obj, loss)
+        self.k = loss.kernel
+        self.shape = (self.k.d_out, self.k.d_in)
+
+    def _finite(self, W) -> bool:
+        return bool(np.all(np.isfinite(W)))
+
+    def value(self, W):
+        return self.k.value(W) if self._finite(W) else float("nan")  # GD reports the divergence
+
+    def grad(self, W):
+        return self.k.gradient(W) if self._finite(W) else np.full(self.shape, np.nan)
+
+    def value_and_grad(self, W):
+        return self.k.value_and_gradient(W) if self._finite(W) else (float("nan"), np.full(self.shape, np.nan))
+
+    def hess(self, W, E):
+        return self.k.hvp(W, E) if self._finite(W) and self._finite(E) else np.full(self.shape, np.nan)
+
+
+def _mp_map(f, A):
+    return np.frompyfunc(f, 1, 1)(A)
+
+
+class _MpCrossEntropy(_Term):
+    """Softmax cross-entropy in mpmath (object arrays at ``dps`` digits; a reference, loops
+    in Python): ``l = (1/m) sum_i (s_i LSE(z_i) - <y_i, z_i>)``, ``grad l = (P diag(s) - Y) X^T / m``,
+    ``Hl[E] = (s (P o V - P diag(1^T (P o V)))) X^T / m`` with ``V = E X`` (S1)."""
+
+    def __init__(self, obj, loss):
+        self.obj = obj
+        self.X = obj.convert(loss.X)
+        self.Y = obj.convert(loss.Y)
+        self.XT = self.X.T
+        with mpmath.workdps(obj.dps):
+            self.s = np.array([mpmath.fsum(col) for col in self.Y.T], dtype=object)
+            self.inv_m = mpmath.mpf(1) / loss.m
+
+    def _softmax(self, W):
+        Z = W @ self.X
+        M = np.array([max(col) for col in Z.T], dtype=object)
+        Ex = _mp_map(mpmath.exp, Z - M)
+        S = Ex.sum(axis=0)
+        return Z, Ex / S, M + _mp_map(mpmath.log, S)
+
+    def value(self, W):
+        Z, _, lse = self._softmax(W)
+        return self.inv_m * mpmath.fsum(self.s * lse - (self.Y * Z).sum(axis=0))
+
+    def grad(self, W):
+        _, P, _ = self._softmax(W)
+        return ((P * self.s - self.Y) @ self.XT) * self.inv_m
+
+    def hess(self, W, E):
+        _, P, _ = self._softmax(W)
+        PV = P * (E @ self.X)
+        return ((self.s * (PV - P * PV.sum(axis=0))) @ self.XT) * self.inv_m
+
+
+class _MpLogistic(_Term):
+    """Logistic loss in mpmath: ``l = (1/m) sum_i log(1 + exp(t_i))``, ``t_i = -y_i W x_i``,
+    ``grad l = -(1/m) sum_i y_i sigma(t_i) x_i^T``, ``Hl[E] = (1/m) sum_i sigma(1-sigma) (E x_i) x_i^T``."""
+
+    def __init__(self, obj, loss):
+        self.X = obj.convert(loss.X)
+        self.XT = self.X.T
+        self.y = obj.convert(loss.y)
+        with mpmath.workdps(obj.dps):
+            self.inv_m = mpmath.mpf(1) / loss.m
+
+    def _t(self, W):
+        return -self.y * (W @ self.X)[0]
+
+    def value(self, W):
+        return self.inv_m * mpmath.fsum(_mp_map(lambda t: mpmath.log1p(mpmath.exp(t)), self._t(W)))
+
+    def _sigma(self, W):
+        return _mp_map(lambda t: 1 / (1 + mpmath.exp(-t)), self._t(W))
+
+    def grad(self, W):
+        return ((-self.y * self._sigma(W)) @ self.XT)[None, :] * self.inv_m
+
+    def hess(self, W, E):
+        sg = self._sigma(W)
+        return ((sg * (1 - sg) * (E @ self.X)[0]) @ self.XT)[None, :] * self.inv_m
+
+
+def _cross_entropy_term(obj, loss):
+    _no_exact(obj, loss)
+    return _Kernel(obj, loss) if obj.number == "float64" else _MpCrossEntropy(obj, loss)
+
+
+def _logistic_term(obj, loss):
+    _no_exact(obj, loss)
+    return _Kernel(obj, loss) if obj.number == "float64" else _MpLogistic(obj, loss)
+
+
+_TERMS = {"whitened": _Whitened, "square": _Square, "cross_entropy": _cross_entropy_term,
+          "logistic": _logistic_term}
 
 
 class _Null:

@@ -4,6 +4,10 @@ The float iterates are defined by exactly this code (the order of operations
 matters for bit-reproducibility): per layer, ``W_j - eta * grad_j`` with the
 gradient of :meth:`certify.Objective.grad_weights`.  Certificates speak of
 the exact-arithmetic iterates; these floats are only centers (S4.5).
+
+For the cross-entropy and logistic losses (SPEC S1) the gradient of the loss is the float64
+estimate of :mod:`certify.losses` (batched over the samples, one softmax per step): these runs
+are estimates, nothing about them is certified yet (issue 12).
 """
 
 from __future__ import annotations
@@ -74,8 +78,7 @@ def gd_step(obj: Objective, Ws: list) -> tuple[float, list]:
     """One float64 GD step on weight lists; returns (loss at Ws, new Ws)."""
     P = obj.prefix_products(Ws)
     S = obj.suffix_products(Ws)
-    G = obj.grad_l(P[-1])
-    loss = obj.loss_of_end_to_end(P[-1])
+    loss, G = obj.loss_and_grad_l(P[-1])  # the same arithmetic as grad_l and loss_of_end_to_end
     new = [Ws[j] - obj._eta * (S[j + 1].T @ G @ P[j].T) for j in range(obj.N)]
     return loss, new
 

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._errors import ProblemError, TooLargeError
+from ._errors import ProblemError, TooLargeError, UsageError
 
 # Size limits (documented in README).  A float64 parameter vector of 5e6
 # entries is 40 MB; the GD runner and the integrators keep O(10) of them.
@@ -29,9 +29,16 @@ MAX_DATA_ENTRIES = 50_000_000
 MAX_DIM = 100_000
 MAX_DEPTH = 64
 
-LOSS_KINDS = ("whitened", "square")
+LOSS_KINDS = ("whitened", "square", "cross_entropy", "logistic")
+#: the loss kinds every certified part of the tool (gap, flow, distance, converge, curvature,
+#: conditions, the checker) handles; the others have float64/mpf estimates only (issue 12)
+CERTIFIED_LOSS_KINDS = ("whitened", "square")
 SCHEMES = ("balanced", "gaussian", "xavier")
 DATASETS = ("diabetes", "digits", "digits28")
+#: bundled datasets with class labels (one-hot targets), usable by the cross-entropy loss
+CLASS_DATASETS = ("digits", "digits28")
+#: a cross-entropy column of Y is accepted when the exact sum of its doubles is within this of 1
+CE_SUM_TOLERANCE = 2.0**-30
 
 
 # --------------------------------------------------------------------------
@@ -39,20 +46,55 @@ DATASETS = ("diabetes", "digits", "digits28")
 # --------------------------------------------------------------------------
 
 
+class LossData:
+    """What every loss-data object answers (one small class per loss kind; consumers ask it
+    instead of testing its type).
+
+    - ``kind``: the JSON ``loss.kind``;
+    - ``certified``: whether the certified machinery handles this loss (gap, flow, distance,
+      converge, curvature, conditions' whitened/square hypotheses, the checker);
+      :meth:`require_certified` raises the one-line :class:`certify.UsageError` otherwise;
+    - ``has_stats``: the loss sees the data only through the exact statistics
+      ``exact_stats``/``float_stats`` (S1; the square loss);
+    - :meth:`value_estimate`: ``l(W)`` in float64 (an estimate, used to refuse badly scaled
+      problems);
+    - :meth:`to_json`: the explicit specification (data written out, never a dataset name).
+    """
+
+    kind = "base"
+    certified = True
+    has_stats = False
+
+    def require_certified(self, thing: str) -> None:
+        """:class:`certify.UsageError` (exit 2), one line, unless ``certified``."""
+        if not self.certified:
+            raise UsageError(f"certified {thing} for the {self.kind} loss is not implemented yet (issue 12)")
+
+    def value_estimate(self, W: np.ndarray) -> float:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def to_json(self) -> dict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
 @dataclass(frozen=True, eq=False)
-class WhitenedLoss:
+class WhitenedLoss(LossData):
     """``l(W) = 1/2 ||W - Phi||_F^2`` (S1)."""
 
     target: np.ndarray  # d_N x d_0, float64
 
     kind = "whitened"
 
+    def value_estimate(self, W: np.ndarray) -> float:
+        D = W - np.asarray(self.target, dtype=np.float64)
+        return 0.5 * float(np.vdot(D, D))
+
     def to_json(self) -> dict:
         return {"kind": "whitened", "target": self.target.tolist()}
 
 
 @dataclass(frozen=True, eq=False)
-class SquareLoss:
+class SquareLoss(LossData):
     """``l(W) = 1/(2m) ||W X - Y||_F^2`` (S1), seen through exact statistics."""
 
     X: np.ndarray  # d_0 x m
@@ -60,10 +102,15 @@ class SquareLoss:
     dataset: str | None = None
 
     kind = "square"
+    has_stats = True
 
     @property
     def m(self) -> int:
         return self.X.shape[1]
+
+    def value_estimate(self, W: np.ndarray) -> float:
+        R = W @ self.X - self.Y
+        return 0.5 * float(np.vdot(R, R)) / self.m
 
     @cached_property
     def exact_stats(self):
@@ -90,6 +137,70 @@ class SquareLoss:
 
     def to_json(self) -> dict:
         return {"kind": "square", "X": self.X.tolist(), "Y": self.Y.tolist()}
+
+
+@dataclass(frozen=True, eq=False)
+class CrossEntropyLoss(LossData):
+    """Softmax cross-entropy ``l(W) = -(1/m) sum_i sum_c Y_ci log softmax(W x_i)_c`` (S1).
+
+    ``Y`` (``d_N x m``) has nonnegative entries and columns whose exact sum (of the doubles
+    as given) is within :data:`CE_SUM_TOLERANCE` = 2^-30 of 1; such a column is used as it
+    is (``s_i = sum_c Y_ci`` exactly; the kernels in :mod:`certify.losses` handle
+    ``s_i != 1``).  No sufficient statistics: every evaluation touches all ``m`` samples.
+    Not certified yet (issue 12): float64 and mpf estimates only."""
+
+    X: np.ndarray  # d_0 x m
+    Y: np.ndarray  # d_N x m
+    dataset: str | None = None
+
+    kind = "cross_entropy"
+    certified = False
+
+    @property
+    def m(self) -> int:
+        return self.X.shape[1]
+
+    @cached_property
+    def kernel(self):
+        """The :class:`certify.losses.CrossEntropy` kernel on these data (estimates and enclosures)."""
+        from .losses import CrossEntropy
+
+        return CrossEntropy(self.X, self.Y)
+
+    def value_estimate(self, W: np.ndarray) -> float:
+        return float(self.kernel._value(np.asarray(W, dtype=np.float64)))
+
+    def to_json(self) -> dict:
+        return {"kind": "cross_entropy", "X": self.X.tolist(), "Y": self.Y.tolist()}
+
+
+@dataclass(frozen=True, eq=False)
+class LogisticLoss(LossData):
+    """Logistic loss ``l(W) = (1/m) sum_i log(1 + exp(-y_i W x_i))`` for ``d_N = 1`` and
+    labels ``y_i`` in ``{-1, +1}`` (S1).  Not certified yet (issue 12): estimates only."""
+
+    X: np.ndarray  # d_0 x m
+    y: np.ndarray  # m labels, each exactly -1.0 or +1.0
+
+    kind = "logistic"
+    certified = False
+
+    @property
+    def m(self) -> int:
+        return self.X.shape[1]
+
+    @cached_property
+    def kernel(self):
+        """The :class:`certify.losses.Logistic` kernel on these data."""
+        from .losses import Logistic
+
+        return Logistic(self.X, self.y)
+
+    def value_estimate(self, W: np.ndarray) -> float:
+        return float(self.kernel._value(np.asarray(W, dtype=np.float64)))
+
+    def to_json(self) -> dict:
+        return {"kind": "logistic", "X": self.X.tolist(), "y": self.y.tolist()}
 
 
 def _fmpq_mat(a: np.ndarray):
@@ -142,12 +253,13 @@ class Problem:
     """A deep linear network problem (SPEC S1).
 
     ``dims = (d_0, ..., d_N)``; ``weights[j-1]`` is ``W_j`` of shape
-    ``(d_j, d_{j-1})``; ``loss`` is :class:`WhitenedLoss` or :class:`SquareLoss`.
+    ``(d_j, d_{j-1})``; ``loss`` is a :class:`LossData` (:class:`WhitenedLoss`,
+    :class:`SquareLoss`, :class:`CrossEntropyLoss` or :class:`LogisticLoss`).
     ``name`` is informational (e.g. ``builtin:demo``).
     """
 
     dims: tuple[int, ...]
-    loss: WhitenedLoss | SquareLoss
+    loss: LossData
     weights: tuple[np.ndarray, ...]
     name: str = ""
     spec: dict = field(default_factory=dict, repr=False)  # the specification it came from
@@ -422,39 +534,128 @@ def problem_from_dict(spec: Any, name: str = "") -> Problem:
     loss_spec = spec.get("loss")
     if not isinstance(loss_spec, dict):
         raise ProblemError("missing or not an object", "loss")
-    kind = loss_spec.get("kind")
-    if kind not in LOSS_KINDS:
-        raise ProblemError(f"expected one of {', '.join(LOSS_KINDS)}, got {kind!r}", "loss.kind")
-    if kind == "whitened":
-        if "target" not in loss_spec:
-            raise ProblemError("missing", "loss.target")
-        loss: WhitenedLoss | SquareLoss = WhitenedLoss(
-            _matrix(loss_spec["target"], "loss.target", (dims[-1], dims[0]))
-        )
-    else:
-        if "dataset" in loss_spec:
-            ds = loss_spec["dataset"]
-            if ds not in DATASETS:
-                raise ProblemError(f"unknown dataset {ds!r}; choose one of {', '.join(DATASETS)}", "loss.dataset")
-            samples = _int(loss_spec.get("samples", 0), "loss.samples", 1)
-            check_size(dims, samples)
-            X, Y = load_dataset(ds, samples, dims[0], dims[-1])
-            loss = SquareLoss(X, Y, dataset=ds)
-        else:
-            if "X" not in loss_spec or "Y" not in loss_spec:
-                raise ProblemError("needs 'X' and 'Y', or 'dataset'", "loss")
-            X = _matrix(loss_spec["X"], "loss.X")
-            if X.shape[0] != dims[0]:
-                raise ProblemError(f"has {X.shape[0]} rows, expected d0 = {dims[0]}", "loss.X")
-            check_size(dims, X.shape[1])
-            Y = _matrix(loss_spec["Y"], "loss.Y", (dims[-1], X.shape[1]))
-            loss = SquareLoss(X, Y)
+    loss = _loss_from_spec(loss_spec, dims)
     if "init" not in spec:
         raise ProblemError("missing", "init")
     weights = _init_weights(spec["init"], dims)
     _check_weights(weights, dims)
     _check_scale(loss, weights)
     return Problem(dims, loss, weights, name or str(spec.get("name", "")), spec)
+
+
+def _loss_from_spec(loss_spec: dict, dims: tuple[int, ...]) -> LossData:
+    kind = loss_spec.get("kind")
+    if kind not in LOSS_KINDS:
+        raise ProblemError(f"expected one of {', '.join(LOSS_KINDS)}, got {kind!r}", "loss.kind")
+    if kind == "whitened":
+        if "target" not in loss_spec:
+            raise ProblemError("missing", "loss.target")
+        return WhitenedLoss(_matrix(loss_spec["target"], "loss.target", (dims[-1], dims[0])))
+    if kind == "cross_entropy":
+        return _cross_entropy_from_spec(loss_spec, dims)
+    if kind == "logistic":
+        return _logistic_from_spec(loss_spec, dims)
+    if "dataset" in loss_spec:
+        ds = loss_spec["dataset"]
+        if ds not in DATASETS:
+            raise ProblemError(f"unknown dataset {ds!r}; choose one of {', '.join(DATASETS)}", "loss.dataset")
+        samples = _int(loss_spec.get("samples", 0), "loss.samples", 1)
+        check_size(dims, samples)
+        X, Y = load_dataset(ds, samples, dims[0], dims[-1])
+        return SquareLoss(X, Y, dataset=ds)
+    if "X" not in loss_spec or "Y" not in loss_spec:
+        raise ProblemError("needs 'X' and 'Y', or 'dataset'", "loss")
+    X = _data_X(loss_spec, dims)
+    Y = _matrix(loss_spec["Y"], "loss.Y", (dims[-1], X.shape[1]))
+    return SquareLoss(X, Y)
+
+
+def _data_X(loss_spec: dict, dims) -> np.ndarray:
+    X = _matrix(loss_spec["X"], "loss.X")
+    if X.shape[0] != dims[0]:
+        raise ProblemError(f"has {X.shape[0]} rows, expected d0 = {dims[0]}", "loss.X")
+    check_size(dims, X.shape[1])
+    return X
+
+
+def _only_fields(loss_spec: dict, allowed: set, what: str) -> None:
+    unknown = set(loss_spec) - allowed - {"kind"}
+    if unknown:
+        raise ProblemError(f"unknown field(s) {', '.join(sorted(unknown))} ({what})", "loss")
+
+
+def _cross_entropy_from_spec(loss_spec: dict, dims) -> CrossEntropyLoss:
+    """``{"kind": "cross_entropy", "X": ..., "Y": ...}`` or ``{..., "dataset": "digits", "samples": m}``.
+
+    Rules for ``Y`` (``d_N x m``): finite numbers, every entry ``>= 0``, and every column's
+    *exact* sum (of the doubles as given, not a float sum) within ``2^-30`` of 1.  A column
+    such as ``[1/3, 1/3, 1/3]`` (whose doubles sum to ``1 - 2^-54``) is accepted and used as
+    given: the loss is the formula with these exact doubles."""
+    if "dataset" in loss_spec:
+        _only_fields(loss_spec, {"dataset", "samples"}, "cross_entropy takes X and Y, or dataset and samples")
+        ds = loss_spec["dataset"]
+        if ds not in CLASS_DATASETS:
+            raise ProblemError(f"no class labels in dataset {ds!r} for the cross_entropy loss; choose one of "
+                               f"{', '.join(CLASS_DATASETS)}", "loss.dataset")
+        samples = _int(loss_spec.get("samples", 0), "loss.samples", 1)
+        check_size(dims, samples)
+        X, Y = load_dataset(ds, samples, dims[0], dims[-1])  # one-hot targets, pixels / 16
+        return CrossEntropyLoss(X, Y, dataset=ds)
+    _only_fields(loss_spec, {"X", "Y"}, "cross_entropy takes X and Y, or dataset and samples")
+    if "X" not in loss_spec or "Y" not in loss_spec:
+        raise ProblemError("cross_entropy needs 'X' and 'Y', or 'dataset'", "loss")
+    X = _data_X(loss_spec, dims)
+    Y = _matrix(loss_spec["Y"], "loss.Y", (dims[-1], X.shape[1]))
+    neg = np.argwhere(Y < 0)
+    if neg.size:
+        i, j = (int(v) for v in neg[0])
+        raise ProblemError(f"entries must be >= 0 (probabilities), Y[{i}][{j}] = {Y[i, j]!r}", "loss.Y")
+    bad = _columns_off_one(Y)
+    if bad is not None:
+        j, s = bad
+        raise ProblemError(f"columns must be probability vectors: column {j} sums to {s!r}, not 1 "
+                           f"(within 2^-30)", "loss.Y")
+    return CrossEntropyLoss(X, Y)
+
+
+def _columns_off_one(Y: np.ndarray):
+    """``(j, sum)`` of the first column of the nonnegative ``Y`` whose exact sum differs from 1 by
+    more than :data:`CE_SUM_TOLERANCE`, else None.  Vectorised: the float sum decides every
+    column whose distance from the threshold exceeds its rounding bound (a ``d``-term sum of
+    nonnegative doubles is within ``gamma_{d-1} s`` of the exact ``s``); the rest are summed
+    exactly as rationals."""
+    d = Y.shape[0]
+    s = Y.sum(axis=0)
+    u = 2.0**-53
+    err = 1.01 * (d * u / (1 - d * u)) * s + 2.0**-1070  # >= the rounding error, with room to spare
+    dist = np.abs(s - 1.0)
+    maybe_bad = dist + err > CE_SUM_TOLERANCE
+    for j in np.flatnonzero(maybe_bad):
+        if dist[j] - err[j] > CE_SUM_TOLERANCE or abs(sum(Fraction(float(v)) for v in Y[:, j]) - 1) > \
+                Fraction(CE_SUM_TOLERANCE):
+            return int(j), float(math.fsum(Y[:, j]))
+    return None
+
+
+def _logistic_from_spec(loss_spec: dict, dims) -> LogisticLoss:
+    """``{"kind": "logistic", "X": ..., "y": [...]}``: ``d_N = 1``, ``X`` (``d_0 x m``), ``m``
+    labels each exactly ``-1`` or ``+1`` (integers or floats; not booleans)."""
+    _only_fields(loss_spec, {"X", "y"}, "logistic takes X and y")
+    if dims[-1] != 1:
+        raise ProblemError(f"the logistic loss needs a scalar output (d_N = 1), got d_N = {dims[-1]}", "dims")
+    if "X" not in loss_spec or "y" not in loss_spec:
+        raise ProblemError("logistic needs 'X' and 'y'", "loss")
+    X = _data_X(loss_spec, dims)
+    y = loss_spec["y"]
+    if not isinstance(y, list):
+        raise ProblemError("expected a list of labels -1/+1", "loss.y")
+    if len(y) != X.shape[1]:
+        raise ProblemError(f"has {len(y)} labels, expected one per column of X ({X.shape[1]})", "loss.y")
+    for j, v in enumerate(y):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v not in (-1, 1):
+            raise ProblemError(f"labels must be -1 or +1, y[{j}] = {v!r}", "loss.y")
+    return LogisticLoss(X, np.array(y, dtype=np.float64))
+
 
 
 # the GD runs refuse iterates whose loss exceeds this (certify._gd.BLOWUP_LOSS): a problem
@@ -470,12 +671,7 @@ def _check_scale(loss, weights) -> None:
         P = weights[0]
         for w in weights[1:]:
             P = w @ P
-        if isinstance(loss, SquareLoss):
-            R = P @ loss.X - loss.Y
-            val = 0.5 * float(np.vdot(R, R)) / loss.m
-        else:
-            D = P - np.asarray(loss.target, dtype=np.float64)
-            val = 0.5 * float(np.vdot(D, D))
+        val = loss.value_estimate(P)
     if not val <= MAX_INITIAL_LOSS:
         what = f"is about {val:.3g}" if math.isfinite(val) else "overflows binary64"
         raise TooLargeError(

@@ -142,6 +142,15 @@ class Loss:
         """``grad l(W)`` (``d_N x d_0``, float64 estimate)."""
         return self._gradient(self._check_W(W))
 
+    def value_and_gradient(self, W) -> tuple[float, np.ndarray]:
+        """:meth:`value` and :meth:`gradient` from one evaluation of the shared terms (float64
+        estimates; what a GD step needs)."""
+        v, g = self._value_and_gradient(self._check_W(W))
+        return float(v), g
+
+    def _value_and_gradient(self, W):
+        return self._value(W), self._gradient(W)
+
     def hvp(self, W, E) -> np.ndarray:
         """The Hessian applied to the direction ``E``: the matrix ``H`` with ``<H, F> = Hl(W)[E, F]``
         for all ``F`` (float64 estimate)."""

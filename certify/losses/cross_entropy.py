@@ -101,6 +101,10 @@ class CrossEntropy(Loss):
         _, _, P, _ = self._logits_softmax(W)
         return (P * self.s - self.Y) @ self.X.T / self.m
 
+    def _value_and_gradient(self, W):
+        _, Zs, P, logS = self._logits_softmax(W)
+        return float(np.sum(self.Y * (logS - Zs)) / self.m), (P * self.s - self.Y) @ self.X.T / self.m
+
     def _hvp(self, W, E):
         _, _, P, _ = self._logits_softmax(W)
         V = E @ self.X
