@@ -53,6 +53,8 @@ def loss_upper_on_ball(problem: Problem, center: np.ndarray, radius: float) -> f
     within ``rho`` of ``c``; schemas/gap-v2.md section 2)."""
     from flint import arb, arb_mat
 
+    problem.loss.require_certified("loss bound on a ball")
+
     from ._gap import _make_ref, tube_bounds
     from ._lossdata import data_bounds
     from .arith import get_context
@@ -171,6 +173,8 @@ def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0, progress=
     from . import _limits
     from ._flow import enclose_flow
 
+    problem.loss.require_certified("loss <= eps translation (converge)")
+
     if not (eps > 0) or not math.isfinite(eps):
         raise UsageError(f"eps must be a finite number > 0, got {eps!r}")
     if not (t_max > 0):
@@ -202,6 +206,8 @@ def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0, progress=
 def translate(problem: Problem, eps: float, eta: float, t_gf: Fraction | None = None, progress=None):
     """One certified translation attempt; returns ``(ConvergeResult | None, reason)``."""
     from ._gap import certify_gap
+
+    problem.loss.require_certified("loss <= eps translation (converge)")
 
     if not (eps > 0) or not math.isfinite(eps):
         raise UsageError(f"eps must be a finite number > 0, got {eps!r}")
@@ -243,6 +249,8 @@ def acgh19_eta(problem: Problem) -> tuple[float | None, str]:
     upper end of the interval; ``None`` with the reason when the theorem does not apply)."""
     from .conditions import check_conditions
 
+    problem.loss.require_certified("ACGH19 step size (converge)")
+
     rep = check_conditions(problem, trajectory=False)
     h = next(x for x in rep.hypotheses if x.name == "acgh19_step_size")
     emax = (h.quantities or {}).get("eta_max")
@@ -257,6 +265,7 @@ def largest_eta(problem: Problem, eps: float, *, eta0: float = 1e-2, rounds: int
     """Search for the largest ``eta`` whose translation is certified: doubling/halving
     from ``eta0`` to a bracket, then ``rounds`` bisections on a log scale.
     Returns the ConvergeResult of the largest certified ``eta`` (with the trials)."""
+    problem.loss.require_certified("loss <= eps translation (converge)")
     t_gf, _ = gf_time_to_eps(problem, eps)
     trials = []
 

@@ -95,6 +95,7 @@ def certify_distance(problem: Problem, eta: float, steps: int, ratios=(2, 5, 10,
     """Certified distances between exact GD with ``eta`` (``steps`` steps) and
     exact GD with ``fl(eta / r)`` (``r * steps`` steps) at the base run's
     checkpoints, and of every run from the initial point (S4.7)."""
+    problem.loss.require_certified("distance between GD runs")
     eta = check_eta(eta)
     steps = check_steps(steps)
     every = every or max(1, steps // 20)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ._claims import hi, lo
 from ._errors import TooLargeError
-from ._problem import Problem, SquareLoss
+from ._problem import Problem
 from ._series import GradientSeries
 
 MAX_S32_PARAMS = 400
@@ -59,7 +59,8 @@ def _loss_maps(problem: Problem):
     from flint import arb_mat
 
     loss = problem.loss
-    if isinstance(loss, SquareLoss):
+    loss.require_certified("gradient and Hessian enclosure")
+    if loss.has_stats:
         Sxx, Syx, _ = loss.exact_stats
         Sxx, Syx = arb_mat(Sxx), arb_mat(Syx)
         return _wrap_loss(lambda P: P * Sxx - Syx), _wrap_loss(lambda P: P * Sxx)
@@ -83,6 +84,7 @@ def hessian_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec:
     """``arb_mat`` enclosing ``Hf(z)`` for all ``z`` in the box of half-width ``radius``."""
     from flint import arb_mat
 
+    problem.loss.require_certified("Hessian enclosure")
     n = problem.n_params
     if n > MAX_S32_PARAMS:
         raise TooLargeError(f"the dense Hessian enclosure is limited to {MAX_S32_PARAMS} parameters, got {n}")
@@ -184,6 +186,7 @@ def s31_vs_s32(problem: Problem, theta: np.ndarray) -> dict:
     from ._flow import _Model, _s31_on_tube
     from .arith import get_context
 
+    problem.loss.require_certified("S3.1 and S3.2 curvature bounds")
     ctx = get_context("float64")
     with ctx:
         model = _Model(problem, ctx)

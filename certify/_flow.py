@@ -218,11 +218,15 @@ def enclose_flow(
     :class:`EnclosureError` when the tube cannot be validated.  ``slack``
     multiplies the rounding-dominated claims (defect, re-centering): 2 in
     certificates that another implementation re-derives (gap-v2), 1 where
-    nobody re-derives them (a tighter radius).
+    nobody re-derives them (a tighter radius).  A loss the certified machinery does
+    not handle yet (cross-entropy, logistic: issue 12) is refused with a one-line
+    :class:`certify.UsageError`.
     """
     from .arith import get_context
 
     from . import _limits
+
+    problem.loss.require_certified("GF enclosure")
 
     t_end = _to_fraction(t_end, "t_end")
     if t_end <= 0:

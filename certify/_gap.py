@@ -383,7 +383,10 @@ def certify_gap(
     ``stop_when_vacuous``, a checkpoint's bracket is vacuous (lower bound 0
     although the float iterate and the GF center differ).  With ``partial``
     the certificate of the certified prefix (up to the last good checkpoint)
-    is returned instead, with ``partial`` set to where and why it stopped."""
+    is returned instead, with ``partial`` set to where and why it stopped.
+    A loss the certified machinery does not handle yet (cross-entropy, logistic:
+    issue 12) is refused with a one-line :class:`certify.UsageError`."""
+    problem.loss.require_certified("GD-GF gap")
     eta = check_eta(eta)
     steps = check_steps(steps)
     every = every or max(1, steps // 20)
@@ -416,12 +419,13 @@ def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, p
     one-sided S4.2 recursion while it lasts: returns a :class:`GapCertificate`
     without flow data (``checkpoints`` at ``ks`` hold the iterates, ``r`` and
     ``e``)."""
+    problem.loss.require_certified("GD balls")
     N = problem.depth
     ctx = get_context("float64")
     every = ks[1] - ks[0] if len(ks) > 1 else steps
     cert = GapCertificate(problem, eta, steps, every, refresh)
     s_G = data_bounds(problem)[0]
-    if isinstance(problem.loss, SquareLoss):
+    if problem.loss.has_stats:
         cert.sxx_norm2 = s_G
     split = cert.data_split = data_split(problem)
     ks_set = set(ks)

@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 
 from ._claims import claim_up, hi
-from ._problem import SquareLoss, fmpq_to_fractions
+from ._problem import fmpq_to_fractions
 from ._spectral import spectral_upper
 
 
@@ -19,6 +19,7 @@ from ._spectral import spectral_upper
 def stat_errors(problem) -> tuple[float, float]:
     """``(||Sxx_f - Sxx||_F, ||Syx_f - Syx||_F)`` upper bounds: the nearest-double
     statistics against the exact ones (once per problem; problems are immutable)."""
+    problem.loss.require_certified("data statistics")
     Sxx_f, Syx_f, _ = problem.loss.float_stats
     eSxx, eSyx, _ = problem.loss.exact_stats
     return (exact_diff_norm_up(Sxx_f, fmpq_to_fractions(eSxx)), exact_diff_norm_up(Syx_f, fmpq_to_fractions(eSyx)))
@@ -39,10 +40,13 @@ def exact_diff_norm_up(F: np.ndarray, Q: np.ndarray) -> float:
 def data_bounds(problem) -> tuple:
     """``(s_G, stats)`` once per problem: ``s_G >= ||Sxx||_2`` (1 for the whitened
     loss; claimed, outward) and float64 ball enclosures ``(Sxx, Syx)`` of the exact
-    statistics (``None`` for the whitened loss).  Problems are immutable."""
+    statistics (``None`` for the whitened loss).  Problems are immutable.  A loss
+    without these bounds (cross-entropy, logistic: issue 12) raises
+    :class:`certify.UsageError`, never the whitened loss's answer."""
     from .arith import get_context
 
-    if not isinstance(problem.loss, SquareLoss):
+    problem.loss.require_certified("data bounds")
+    if not problem.loss.has_stats:
         return 1.0, None
     eSxx, eSyx, _ = problem.loss.exact_stats
     ctx = get_context("float64")
@@ -69,7 +73,8 @@ def data_split(problem):
     from ._s31 import DataSplit
     from .arith import get_context
 
-    if not isinstance(problem.loss, SquareLoss) or problem.depth < 2:
+    problem.loss.require_certified("data split")
+    if not problem.loss.has_stats or problem.depth < 2:
         return None
     s_G, (Sxx_b, _) = data_bounds(problem)
     Sxx_f = problem.loss.float_stats[0]

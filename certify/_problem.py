@@ -65,10 +65,11 @@ class LossData:
     certified = True
     has_stats = False
 
-    def require_certified(self, thing: str) -> None:
-        """:class:`certify.UsageError` (exit 2), one line, unless ``certified``."""
+    def require_certified(self, thing: str, *, prefix: str = "certified ") -> None:
+        """:class:`certify.UsageError` (exit 2), one line, unless ``certified``:
+        ``"certified <thing> for the <kind> loss is not implemented yet (issue 12)"``."""
         if not self.certified:
-            raise UsageError(f"certified {thing} for the {self.kind} loss is not implemented yet (issue 12)")
+            raise UsageError(f"{prefix}{thing} for the {self.kind} loss is not implemented yet (issue 12)")
 
     def value_estimate(self, W: np.ndarray) -> float:  # pragma: no cover - interface
         raise NotImplementedError

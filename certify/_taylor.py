@@ -216,6 +216,8 @@ def integrate_gf(
     """
     from .arith import get_context
 
+    # the Taylor recursion here is for polynomial losses; softmax's exp series is issue 12's
+    problem.loss.require_certified("the high-precision Taylor GF estimate", prefix="")
     t_end = _time(t_end, "t_end")
     if t_end <= 0:
         raise UsageError(f"t_end must be > 0, got {float(t_end)!r}")

@@ -348,7 +348,7 @@ def lambda_max_upper(problem: Problem) -> float:
     ``lambda_max(C) <= max_i sum_k C_ik`` (``C >= 0``, S3.1)."""
     from flint import arb, fmpq
 
-    from ._problem import SquareLoss
+    problem.loss.require_certified("lambda_max bound")
 
     def q(x):
         f = Fraction(float(x))
@@ -374,7 +374,7 @@ def lambda_max_upper(problem: Problem) -> float:
     P = Ws[0]
     for W in Ws[1:]:
         P = mmul(W, P)
-    if isinstance(problem.loss, SquareLoss):
+    if problem.loss.has_stats:
         Sxx, Syx, _ = problem.loss.exact_stats
         S = [[arb(Sxx[i, j]) for j in range(Sxx.ncols())] for i in range(Sxx.nrows())]
         B = [[arb(Syx[i, j]) for j in range(Syx.ncols())] for i in range(Syx.nrows())]

@@ -141,8 +141,9 @@ def run_paper_experiment(out_dir, *, arch: str = "64", ratios=(2, 5, 10, 20), st
     if not (isinstance(eta0, (int, float)) and math.isfinite(eta0) and eta0 > 0):
         raise certify.UsageError(f"eta0 must be a finite number > 0, got {eta0!r}")
     eta0 = float(eta0)
-    out = _io.prepare_dir(out_dir)
     prob = certify.load_problem(problem if problem is not None else source)
+    prob.loss.require_certified("paper experiment")  # before any output is written
+    out = _io.prepare_dir(out_dir)
     name = prob.name or str(source)
     if problem is None:
         differences = DIFFERENCES + (("network: 64-50-50-10 on 8x8 inputs instead of 784-50-50-10 (--arch 784 runs the "

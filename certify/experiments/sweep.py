@@ -388,6 +388,23 @@ def _client(scheduler, client, workers, processes, dashboard_address):
     return Client(cluster), cluster, True
 
 
+def _refuse_uncertified_losses(grid: Grid) -> None:
+    """:class:`certify.UsageError` before any task runs when a problem's loss has no certified
+    gap yet (cross-entropy, logistic: issue 12): each distinct problem is loaded once and its
+    loss asked; a problem that does not load is left to its task's failure row."""
+    seen = set()
+    for t in grid.tasks:
+        key = json.dumps(t.source, sort_keys=True)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            loss = certify.load_problem(copy.deepcopy(t.source)).loss
+        except certify.CertifyError:
+            continue
+        loss.require_certified(f"gap (sweep problem {t.problem})")
+
+
 def run_sweep(grid, out_dir, *, scheduler: str | None = None, client=None, workers: int | None = None,
               processes: bool = True, dashboard_address: str | None = ":8787", recheck: bool = False,
               plot: bool = True, progress=None, on_dashboard=None) -> SweepResult:
@@ -410,6 +427,7 @@ def run_sweep(grid, out_dir, *, scheduler: str | None = None, client=None, worke
         raise certify.UsageError(f"grid must be a path, a dict or a Grid, got {type(grid).__name__}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise certify.UsageError(f"workers must be an integer >= 1, got {workers!r}")
+    _refuse_uncertified_losses(grid)
     out = _io.prepare_dir(out_dir)
     _io.prepare_dir(out / "certs")
     _io.prepare_dir(out / "status")
