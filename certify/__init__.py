@@ -26,8 +26,9 @@ from .api import evaluate_derivatives, verify_derivatives
 from ._builtins import builtin_names
 from ._converge import ConvergeResult, gf_time_to_eps, largest_eta, translate
 from .conditions import ConditionsReport, check_conditions, format_hypotheses
-from ._curvature import curvature_estimate, curvature_profile
-from ._smallstep import concave_gap, gap_against_t, gap_table, required_eta
+from ._curvature import CurvatureScaleRow, curvature_by_scale, curvature_estimate, curvature_profile
+from ._smallstep import SmallStepStudy, concave_gap, gap_against_t, gap_table, required_eta, smallstep_study
+from ._symbolic import derivation_report
 from ._enclose import gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_s32
 from ._taylor import FlowEstimate, integrate_gf
 from ._atomic import dumps_json, write_bytes_atomic, write_json_atomic
@@ -43,19 +44,19 @@ __all__ = [
     # problems
     "Problem", "builtin_names", "flatten", "init_scheme", "load_problem", "problem_from_dict", "unflatten",
     # derivatives and GD
-    "GDRun", "Objective", "evaluate_derivatives", "run_gd", "verify_derivatives",
+    "GDRun", "Objective", "derivation_report", "evaluate_derivatives", "run_gd", "verify_derivatives",
     # flow: certified enclosure and high-precision estimate
     "FlowEstimate", "enclose_flow", "flow_to_json", "integrate_gf",
     # gap and distance between runs
     "DistanceCertificate", "GapCertificate", "certify_distance", "certify_gap",
     # small steps (PAPER.md section 2)
-    "concave_gap", "gap_against_t", "gap_table", "required_eta",
+    "SmallStepStudy", "concave_gap", "gap_against_t", "gap_table", "required_eta", "smallstep_study",
     # EC21 translation and the largest certified eta
     "ConvergeResult", "gf_time_to_eps", "largest_eta", "translate",
     # conditions
     "ConditionsReport", "check_conditions", "format_hypotheses",
     # curvature: S3.2 enclosures and the profile along GF
-    "curvature_estimate", "curvature_profile", "gradient_ball", "hessian_ball", "lambda_min_enclosure", "s31_vs_s32",
+    "CurvatureScaleRow", "curvature_by_scale", "curvature_estimate", "curvature_profile", "gradient_ball", "hessian_ball", "lambda_min_enclosure", "s31_vs_s32",
     # checker
     "CheckReport", "check_certificate", "check_file", "format_report",
     # certificate formats (JSON Schemas shipped in certify/schemas/)

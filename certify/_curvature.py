@@ -12,6 +12,8 @@ lives with the validated integrator and uses :mod:`certify.arith`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -101,3 +103,40 @@ def curvature_profile(problem, t_end: float = 10.0, checkpoints: int = 20) -> di
     return {"steps": steps, "rows": rows, "int_m_upper": hi(acc), "t_end": float(t_end),
             "radius": enc.checkpoints[-1].radius, "int_m_est": trap("m_est"), "int_bound_est": trap("bound_est"),
             "int_bound_balanced_est": trap("bound_balanced_est")}
+
+
+@dataclass(frozen=True)
+class CurvatureScaleRow:
+    """One initialisation scale ``c`` of :func:`curvature_by_scale`: the certified
+    ``int_0^T m`` (``None`` when it could not be certified, ``reason`` says why)
+    and the loss at ``T`` (an estimate)."""
+
+    scale: float
+    int_m_upper: float | None
+    loss_estimate: float | None
+    reason: str = ""
+
+
+def curvature_by_scale(problem, t_end: float = 10.0, scales=(1.0, 0.1, 0.01)) -> list[CurvatureScaleRow]:
+    """``int_0^T m`` against the initialisation scale (PAPER.md section 3,
+    [EC21-informal]: near-zero initialisation gives almost non-negative
+    curvature).  For each ``c`` every layer of the initial point is multiplied
+    by ``c^(1/N)``, so the end-to-end matrix scales by ``c`` and balancedness
+    is kept; the certified integral comes from :func:`curvature_profile` with
+    one checkpoint.  A scale that cannot be certified gives a row with its
+    reason instead of an error."""
+    from ._errors import CertifyError
+    from ._problem import problem_from_dict
+
+    spec = problem.to_json()
+    rows = []
+    for sc in scales:
+        f = sc ** (1.0 / problem.depth)
+        spec["init"] = {"weights": [(np.asarray(w) * f).tolist() for w in problem.weights]}
+        try:
+            prof = curvature_profile(problem_from_dict(spec, name=f"scale {sc:g}"), t_end, 1)
+        except CertifyError as e:
+            rows.append(CurvatureScaleRow(sc, None, None, str(e)))
+            continue
+        rows.append(CurvatureScaleRow(sc, prof["int_m_upper"], prof["rows"][-1]["loss_estimate"]))
+    return rows

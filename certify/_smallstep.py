@@ -108,3 +108,35 @@ def gap_against_t(eta: float = 0.01, horizon: float = 8.0, points: int = 4):
         cert = certify_gap(load_problem(name), eta, K, every=max(1, K // points))
         out += [(name, float(c.t), c.gap_lower, c.gap_upper) for c in cert.checkpoints if c.k > 0]
     return out
+
+
+HORIZONS = (1.0, 2.0, 4.0, 8.0, 12.0, 16.0)
+
+
+@dataclass(frozen=True)
+class SmallStepStudy:
+    """PAPER.md section 2 in one object (what ``certify smallstep`` prints):
+
+    - ``required``: per horizon ``t``, ``(t, eta, k, estimate)`` from
+      :func:`required_eta` on the concave quadratic;
+    - ``gaps``: :func:`gap_table` (certified gaps at a fixed horizon against eta);
+    - ``gaps_against_t``: :func:`gap_against_t` (``builtin:saddle`` and
+      ``builtin:demo`` at ``eta = 0.01``)."""
+
+    mu: float
+    theta0: float
+    eps: float
+    required: tuple
+    gaps: tuple
+    gaps_against_t: tuple
+    source: str = SOURCE
+
+
+def smallstep_study(*, mu: float = 1.0, theta0: float = 0.01, eps: float = 1e-3,
+                    horizons=HORIZONS) -> SmallStepStudy:
+    """The largest certified eta against the horizon on ``f = -mu theta^2/2``
+    from ``theta0`` with tolerance ``eps``, and the certified gaps on the
+    concave quadratic, ``builtin:saddle`` and ``builtin:demo``."""
+    required = tuple((t, *required_eta(mu, theta0, t, eps)) for t in horizons)
+    return SmallStepStudy(mu, theta0, eps, required, tuple(gap_table(mu=mu, theta0=theta0)),
+                          tuple(gap_against_t()))
