@@ -610,7 +610,7 @@ def _cross_entropy_from_spec(loss_spec: dict, dims) -> CrossEntropyLoss:
     neg = np.argwhere(Y < 0)
     if neg.size:
         i, j = (int(v) for v in neg[0])
-        raise ProblemError(f"entries must be >= 0 (probabilities), Y[{i}][{j}] = {Y[i, j]!r}", "loss.Y")
+        raise ProblemError(f"entries must be >= 0 (probabilities), Y[{i}][{j}] = {float(Y[i, j])!r}", "loss.Y")
     bad = _columns_off_one(Y)
     if bad is not None:
         j, s = bad
