@@ -159,3 +159,29 @@ def test_the_checker_refuses_a_falsified_split(split_certificate, what, mutate, 
         return
     assert not rep.valid, what
     assert any(needle in f for f in rep.failures), rep.failures[:3]
+
+
+def test_the_checker_recomputes_the_data_weighted_beta_itself(split_certificate):
+    """A beta_r claim 0.1% below the producer's: the checker's own data-weighted
+    bound (with its remainder term s_r, a third of beta here) is above it (the two
+    implementations differ by ~1e-5 relative: their lambda_max(C) bounds).  A
+    checker that dropped a term would accept."""
+    bad = _mut(split_certificate, lambda d: d["segments"][3].__setitem__("beta_r", d["segments"][3]["beta_r"] * (1 - 1e-3)))
+    rep = check_certificate(bad)
+    assert not rep.valid and any("segments[3].beta_r" in f for f in rep.failures), rep.failures[:3]
+
+
+def test_the_checker_refuses_a_u_just_above_unit_norm(split_certificate):
+    """u scaled to ||u||^2 = 1 + 1e-14: every other claim still holds within its
+    slack, only ||u||_2 <= 1 (checked in exact rationals) fails."""
+    from fractions import Fraction
+
+    def grow(d):
+        u = [float.fromhex(x) for x in d["data_split"]["u_hex"]]
+        n2 = float(sum(Fraction(x) ** 2 for x in u))
+        f = ((1 + 1e-14) / n2) ** 0.5
+        d["data_split"]["u_hex"] = [float.hex(x * f) for x in u]
+        assert sum(Fraction(float.fromhex(x)) ** 2 for x in d["data_split"]["u_hex"]) > 1
+    rep = check_certificate(_mut(split_certificate, grow))
+    assert not rep.valid
+    assert rep.failures == ["data_split.u_hex: ||u||_2 > 1"], rep.failures[:3]

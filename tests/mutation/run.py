@@ -230,6 +230,22 @@ MUTATIONS = [
     M("gap-two-sided-drops-gf-radius", "certify/_gap.py",
       r"hi\(arb\(dist_hi\) \+ arb\(radius\) \+ arb\(r\)\)", "hi(arb(dist_hi) + arb(r))", GAP_T, "dropped term",
       ["tests/test_gap.py"]),
+    # ---- S3.4-data: the data-weighted Gauss-Newton bound (producer and checker) -------------
+    M("dw-drops-remainder", "certify/_s31.py",
+      r"plain, weighted = sG \* b2, c \* v \* v \+ s_r \* b2", "plain, weighted = sG * b2, c * v * v",
+      ["tests/test_data_split.py"], "dropped term"),
+    M("dw-u-norm-not-widened", "certify/_s31.py",
+      r"return self\.base\.uvec\[b\] \+ \(self\.pn\(b, 1\) - self\.base\.sigma\[\(b, 1\)\]\)",
+      "return self.base.uvec[b]", ["tests/test_data_split.py"], "dropped term"),
+    M("dw-moved-u-not-widened", "certify/_s31.py",
+      r"uvec = \{b: v \+ \(out\[\(b, 1\)\] - self\.sigma\[\(b, 1\)\]\) for b, v in self\.uvec\.items\(\)\}",
+      "uvec = dict(self.uvec)", ["tests/test_data_split.py"], "dropped term"),
+    M("dw-check-drops-remainder", "certify/check/_verify.py",
+      r"w, plain = cc \* v \* v \+ sr \* b2, sG \* b2", "w, plain = cc * v * v, sG * b2",
+      ["tests/test_data_split.py"], "dropped term"),
+    M("dw-check-unit-norm-skipped", "certify/check/_gd_check.py",
+      r"if sum\(Fraction\(float\(x\)\) \*\* 2 for x in u\) > 1:", "if False:",
+      ["tests/test_data_split.py"], "check skipped"),
 ]
 
 
