@@ -32,6 +32,7 @@ from ._symbolic import derivation_report
 from ._enclose import gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_s32
 from ._taylor import FlowEstimate, integrate_gf
 from ._atomic import dumps_json, write_bytes_atomic, write_json_atomic
+from ._progress import NullProgress, Progress, RelabelledProgress, RichProgress
 from ._plot import plot_conditions, plot_curvature, plot_flow, plot_gap, plot_smallstep
 from .check import CheckReport, check_certificate, check_file, format_report, schema
 
@@ -61,6 +62,8 @@ __all__ = [
     "CheckReport", "check_certificate", "check_file", "format_report",
     # certificate formats (JSON Schemas shipped in certify/schemas/)
     "schema",
+    # progress (one protocol: start/update/close)
+    "NullProgress", "Progress", "RelabelledProgress", "RichProgress",
     # output
     "dumps_json", "plot_conditions", "plot_curvature", "plot_flow", "plot_gap", "plot_smallstep", "write_bytes_atomic", "write_json_atomic",
 ]

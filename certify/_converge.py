@@ -33,6 +33,7 @@ import numpy as np
 from ._claims import claim_up, hi
 from ._errors import BlowUpError, EnclosureError, UsageError
 from ._problem import Problem, SquareLoss
+from ._progress import Progress, as_progress
 
 SCHEMA = "certify/converge-v1"
 SOURCE = "[derived] EC21 translation (PAPER.md section 4(b)): certified GF convergence + certified GD-GF gap"
@@ -167,9 +168,12 @@ def _contract() -> dict:
     return json.loads(resources.files("certify").joinpath("schemas", "converge-v1.json").read_text("utf-8"))
 
 
-def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0, progress=None) -> tuple[Fraction, float]:
+def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0,
+                  progress: Progress | None = None) -> tuple[Fraction, float]:
     """First time ``T`` on a grid where the certified GF loss bound is ``<= eps/2``,
-    and that bound.  Raises :class:`UsageError` when not reached by ``t_max``."""
+    and that bound.  Raises :class:`UsageError` when not reached by ``t_max``.
+    ``progress`` (a :class:`certify.Progress`) follows the task "GF time to
+    eps/2": the horizon tried next, total ``t_max``."""
     from . import _limits
     from ._flow import enclose_flow
 
@@ -180,6 +184,8 @@ def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0, progress=
     if not (t_max > 0):
         raise UsageError(f"t_max must be > 0, got {t_max!r}")
     _limits.check("horizon", t_max, "t_max")
+    progress = as_progress(progress)
+    progress.start("GF time to eps/2", float(t_max))
     t_end = Fraction(1)
     done = Fraction(0)  # checkpoints up to here already failed in the previous, shorter enclosure
     ub = math.inf
@@ -199,12 +205,13 @@ def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0, progress=
                 f"gradient flow does not certifiably reach loss <= eps/2 = {eps / 2:g} by t = {t_max:g} "
                 f"(certified loss bound {ub:.3g} there); use a larger eps or --t-max")
         t_end = min(t_end * 4, Fraction(t_max))
-        if progress:
-            progress(float(t_end))
+        progress.update("GF time to eps/2", float(t_end))
 
 
-def translate(problem: Problem, eps: float, eta: float, t_gf: Fraction | None = None, progress=None):
-    """One certified translation attempt; returns ``(ConvergeResult | None, reason)``."""
+def translate(problem: Problem, eps: float, eta: float, t_gf: Fraction | None = None,
+              progress: Progress | None = None):
+    """One certified translation attempt; returns ``(ConvergeResult | None, reason)``.
+    ``progress`` (a :class:`certify.Progress`) follows the gap's tasks."""
     from ._gap import certify_gap
 
     problem.loss.require_certified("loss <= eps translation (converge)")
@@ -261,19 +268,24 @@ def acgh19_eta(problem: Problem) -> tuple[float | None, str]:
     return None, f"ACGH19 Theorem 1 does not apply: {why}"
 
 
-def largest_eta(problem: Problem, eps: float, *, eta0: float = 1e-2, rounds: int = 6, progress=None):
+def largest_eta(problem: Problem, eps: float, *, eta0: float = 1e-2, rounds: int = 6,
+                progress: Progress | None = None):
     """Search for the largest ``eta`` whose translation is certified: doubling/halving
     from ``eta0`` to a bracket, then ``rounds`` bisections on a log scale.
-    Returns the ConvergeResult of the largest certified ``eta`` (with the trials)."""
+    Returns the ConvergeResult of the largest certified ``eta`` (with the trials).
+    ``progress`` (a :class:`certify.Progress`) follows one task per trial,
+    "trial eta = E", total 1."""
     problem.loss.require_certified("loss <= eps translation (converge)")
     t_gf, _ = gf_time_to_eps(problem, eps)
     trials = []
 
+    progress = as_progress(progress)
+
     def attempt(e):
+        progress.start(f"trial eta = {e:.4g}", 1)
         res, why = translate(problem, eps, e, t_gf)
         trials.append((e, res is not None, why))
-        if progress:
-            progress(e, res is not None)
+        progress.update(f"trial eta = {e:.4g}", 1)
         return res
 
     best, lo, hi_eta = None, None, None

@@ -29,6 +29,7 @@ from ._gap import GapCertificate, gd_balls
 from ._lossdata import split_to_json
 from ._gd import check_eta, check_steps
 from ._problem import Problem
+from ._progress import Progress, RelabelledProgress
 
 SCHEMA = "certify/distance-v1"
 STATEMENT = (
@@ -91,10 +92,13 @@ class DistanceCertificate:
 
 
 def certify_distance(problem: Problem, eta: float, steps: int, ratios=(2, 5, 10, 20), *,
-                     every: int | None = None, refresh: int = 100, progress=None) -> DistanceCertificate:
+                     every: int | None = None, refresh: int = 100,
+                     progress: Progress | None = None) -> DistanceCertificate:
     """Certified distances between exact GD with ``eta`` (``steps`` steps) and
     exact GD with ``fl(eta / r)`` (``r * steps`` steps) at the base run's
-    checkpoints, and of every run from the initial point (S4.7)."""
+    checkpoints, and of every run from the initial point (S4.7).  ``progress``
+    (a :class:`certify.Progress`) follows one task per run, "GD eta" and
+    "GD eta/r", in steps."""
     problem.loss.require_certified("distance between GD runs")
     eta = check_eta(eta)
     steps = check_steps(steps)
@@ -109,9 +113,7 @@ def certify_distance(problem: Problem, eta: float, steps: int, ratios=(2, 5, 10,
     out = DistanceCertificate(problem, [1] + rs)
     theta0 = problem.theta0
     for i, r in enumerate([1] + rs):
-        prog = None
-        if progress is not None:
-            prog = (lambda i_: (lambda what, frac: progress(i_, frac)))(i)
+        prog = RelabelledProgress(progress, lambda _task, r=r: f"GD eta/{r}" if r > 1 else "GD eta")
         cert = gd_balls(problem, eta / r if r > 1 else eta, steps * r, [r * k for k in ks], refresh, prog,
                         s42=False)
         out.runs.append(cert)

@@ -41,6 +41,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ._errors import BlowUpError, EnclosureError, NotCertified, UsageError
+from ._progress import Progress, as_progress
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
 from ._series import GradientSeries, gf_taylor
 
@@ -207,14 +208,16 @@ def enclose_flow(
     max_steps: int | None = None,
     eval_times: Sequence | None = None,
     on_eval: Callable | None = None,
-    progress: Callable | None = None,
+    progress: Progress | None = None,
     slack: float = 2.0,
 ) -> FlowEnclosure:
     """Validated enclosure of the gradient flow of ``problem`` on ``[0, t_end]``.
 
     ``checkpoints``: a number ``K`` (equally spaced, ``t_end`` included) or
     explicit times.  ``eval_times`` (sorted) with ``on_eval(t, center_ball,
-    radius)`` reports enclosures at arbitrary times inside steps.  Raises
+    radius)`` reports enclosures at arbitrary times inside steps.  ``progress``
+    (a :class:`certify.Progress`) follows the task "GF enclosure" in units of
+    time, total ``t_end``.  Raises
     :class:`EnclosureError` when the tube cannot be validated.  ``slack``
     multiplies the rounding-dominated claims (defect, re-centering): 2 in
     certificates that another implementation re-derives (gap-v2), 1 where
@@ -254,6 +257,8 @@ def enclose_flow(
         _limits.check_min_order(p, prec_bits)
     evals = [] if eval_times is None else sorted(_to_fraction(t, "eval time") for t in eval_times)
     res = FlowEnclosure(problem, backend, prec_bits, t_end)
+    progress = as_progress(progress)
+    progress.start("GF enclosure", float(t_end))
     with ctx:
         model = _Model(problem, ctx, slack)
         centers = [ctx.matrix(np.asarray(w, dtype=np.float64)) for w in problem.weights]
@@ -305,8 +310,7 @@ def enclose_flow(
             res.steps.append(FlowStep(t, h, p, e, delta, mu, rho, e1, jump))
             t, e, centers = t + h, e_new, new_centers
             nsteps += 1
-            if progress is not None:
-                progress(float(t))
+            progress.update("GF enclosure", float(t))
             if t == cps[cp_i]:
                 res.checkpoints.append(_checkpoint(problem, t, centers, e, nsteps, backend))
                 cp_i += 1

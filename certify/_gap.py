@@ -33,6 +33,7 @@ from ._claims import hi, lo
 from ._claims import TINY, U, claim_down, claim_up, claim_up_array, claim_up_fast, float_distance, fro_up, provenance, up
 from ._errors import BlowUpError, EnclosureError, NotCertified, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
+from ._progress import Progress, as_progress
 from ._lossdata import data_bounds, data_split, split_to_json, stat_errors
 from ._spectral import spectral_upper
 from ._problem import Problem, SquareLoss, fmpq_to_fractions
@@ -371,7 +372,7 @@ def certify_gap(
     *,
     every: int | None = None,
     refresh: int = 100,
-    progress=None,
+    progress: Progress | None = None,
     stop_when_vacuous: bool = False,
     partial: bool = False,
 ) -> GapCertificate:
@@ -384,6 +385,8 @@ def certify_gap(
     although the float iterate and the GF center differ).  With ``partial``
     the certificate of the certified prefix (up to the last good checkpoint)
     is returned instead, with ``partial`` set to where and why it stopped.
+    ``progress`` (a :class:`certify.Progress`) follows the tasks "GD + segment
+    claims" (in steps) and "GF enclosure" (in time).
     A loss the certified machinery does not handle yet (cross-entropy, logistic:
     issue 12) is refused with a one-line :class:`certify.UsageError`."""
     problem.loss.require_certified("GD-GF gap")
@@ -414,13 +417,19 @@ def certify_gap(
         return cert
 
 
-def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, progress=None, s42: bool = True):
+GD_TASK = "GD + segment claims"  # the progress task of gd_balls
+
+
+def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, progress: Progress | None = None,
+             s42: bool = True):
     """Exact GD in certified balls around its float iterates (S4.5), with the
     one-sided S4.2 recursion while it lasts: returns a :class:`GapCertificate`
     without flow data (``checkpoints`` at ``ks`` hold the iterates, ``r`` and
     ``e``)."""
     problem.loss.require_certified("GD balls")
     N = problem.depth
+    progress = as_progress(progress)
+    progress.start(GD_TASK, steps)
     ctx = get_context("float64")
     every = ks[1] - ks[0] if len(ks) > 1 else steps
     cert = GapCertificate(problem, eta, steps, every, refresh)
@@ -463,8 +472,8 @@ def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, p
                 dnorm = math.nextafter(math.sqrt(up(sum(x * x for x in dl), 2 * N + 2)), math.inf)
                 block.append((k, 2.0 * rnd, dl, dnorm))
                 Ws = new
-                if progress is not None and k % 64 == 0:
-                    progress("gd", (k + 1) / steps)
+                if k % 64 == 0:
+                    progress.update(GD_TASK, k + 1)
                 drift = [x + y for x, y in zip(drift, dl)]
                 if any(d > DRIFT_FRACTION * n for d, n in zip(drift, ref.n)):
                     break
@@ -504,7 +513,7 @@ def _certify_gap(problem, eta, steps, every, refresh, progress, stop_when_vacuou
 
     T = eta_q * steps
     enc = enclose_flow(problem, T, checkpoints=1, eval_times=[eta_q * k for k in ks], on_eval=on_eval,
-                       progress=(lambda t: progress("flow", t / float(T))) if progress else None)
+                       progress=progress)
     step_of = {}
     for n, st in enumerate(enc.steps):
         for k in ks:

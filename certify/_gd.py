@@ -20,6 +20,7 @@ import numpy as np
 from ._derivatives import Objective
 from ._errors import BlowUpError, UsageError
 from ._problem import Problem, flatten
+from ._progress import Progress, as_progress
 
 BLOWUP_LOSS = 1e150
 
@@ -83,10 +84,11 @@ def gd_step(obj: Objective, Ws: list) -> tuple[float, list]:
     return loss, new
 
 
-def run_gd(problem: Problem, eta: float, steps: int, *, every: int = 1, progress=None) -> GDRun:
+def run_gd(problem: Problem, eta: float, steps: int, *, every: int = 1, progress: Progress | None = None) -> GDRun:
     """Run ``steps`` GD steps from the problem's initial point; keep every
     ``every``-th iterate (and the last).  Raises :class:`BlowUpError` when
-    the iteration diverges."""
+    the iteration diverges.  ``progress`` (a :class:`certify.Progress`) follows
+    the task "GD" in steps."""
     eta = check_eta(eta)
     steps = check_steps(steps)
     if every < 1:
@@ -95,6 +97,8 @@ def run_gd(problem: Problem, eta: float, steps: int, *, every: int = 1, progress
     obj._eta = eta
     Ws = [w.copy() for w in problem.weights]
     run = GDRun(eta, steps)
+    progress = as_progress(progress)
+    progress.start("GD", steps)
     with np.errstate(over="ignore", invalid="ignore"):
         _iterate(obj, Ws, run, steps, every, eta, progress)
     return run
@@ -114,7 +118,6 @@ def _iterate(obj, Ws, run, steps, every, eta, progress):
             run.ks.append(k)
             run.thetas.append(flatten(Ws))
             run.losses.append(float(loss))
-        if progress is not None:
-            progress(k)
+        progress.update("GD", k)
         if k < steps:
             Ws = new

@@ -60,8 +60,16 @@ def first(tmp_path_factory):
     root = tmp_path_factory.mktemp("sweep")
     (root / "grid.toml").write_text(GRID)
     seen = []
+
+    class Seen(certify.Progress):  # the progress protocol: the total once, then every finished task
+        def start(self, label, total):
+            self.total = total
+
+        def update(self, label, completed):
+            seen.append((completed, self.total))
+
     res = run_sweep(root / "grid.toml", root / "out", workers=2, processes=False, dashboard_address=None,
-                    progress=lambda done, total: seen.append((done, total)))
+                    progress=Seen())
     return root, res, seen
 
 

@@ -36,14 +36,10 @@ def thin(rows, most: int = 21):
 
 
 def progress_bar():
-    """A rich progress bar on stderr (silent when stderr is not a terminal)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    """A :class:`certify.RichProgress`: bars on stderr, silent when stderr is not a terminal."""
+    import certify
 
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console(stderr=True), transient=True,
-        disable=not sys.stderr.isatty(),
-    )
+    return certify.RichProgress()
 
 
 def error(message: str) -> None:

@@ -151,30 +151,14 @@ def add_parsers(sub) -> None:
     sw.set_defaults(func=_cmd_sweep)
 
 
-def _progress():
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-                    disable=not sys.stderr.isatty())
-
-
 def _cmd_experiment(args) -> int:
     from .paper import run_paper_experiment
 
     out_dir = args.out_dir or ("certify-paper" if args.arch == "64" else "certify-paper-784")
-    with _progress() as bar:
-        tasks = {}
-
-        def prog(label, frac):
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=1.0)
-            bar.update(tasks[label], completed=frac)
-
+    with certify.RichProgress() as bar:
         res = run_paper_experiment(out_dir, arch=args.arch, ratios=tuple(args.ratios), steps=args.steps,
                                    every=args.every, eta0=args.eta0, problem=args.problem, check=args.check,
-                                   progress=prog)
+                                   progress=bar)
     sys.stdout.write(res.report.read_text(encoding="utf-8"))
     print(f"wrote {res.out_dir}/: {res.figure.name}, {res.table.name}, {res.report.name}, "
           + ", ".join(p.name for p in res.certificates))
@@ -193,9 +177,7 @@ def _cmd_sweep(args) -> int:
     err = Console(stderr=True, highlight=False, soft_wrap=True)  # a failure's reason stays on one line
     t0 = time.perf_counter()
     print(f"certify sweep {grid.name}: {len(grid.tasks)} tasks -> {out_dir}/", flush=True)
-    with _progress() as bar:
-        task = bar.add_task("tasks", total=len(grid.tasks))
-
+    with certify.RichProgress() as bar:
         def dash(link):
             where = args.scheduler or "LocalCluster"
             print(f"Dask ({where}) dashboard: {link or 'not available'}"
@@ -203,7 +185,7 @@ def _cmd_sweep(args) -> int:
 
         res = run_sweep(grid, out_dir, scheduler=args.scheduler, workers=args.workers,
                         dashboard_address=args.dashboard, recheck=args.recheck, plot=not args.no_plot,
-                        progress=lambda done, total: bar.update(task, completed=done), on_dashboard=dash)
+                        progress=bar, on_dashboard=dash)
     print(f"{res.certified} certified, {len(res.failed)} failed; ran {res.ran}, skipped {res.skipped} finished "
           f"({time.perf_counter() - t0:.1f}s)")
     for tid, reason in res.failed:

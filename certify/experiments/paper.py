@@ -106,7 +106,7 @@ def _float_dist(a, b) -> float:
 
 def run_paper_experiment(out_dir, *, arch: str = "64", ratios=(2, 5, 10, 20), steps: int = 10_000,
                          every: int | None = None, eta0: float = 1e-3, problem=None, check: bool = False,
-                         progress=None) -> PaperResult:
+                         progress: certify.Progress | None = None) -> PaperResult:
     """Run the paper's experiment with certified bands and write its outputs into ``out_dir``.
 
     ``steps`` iterations at ``eta0`` (``ratio * steps`` at ``eta0 / ratio``),
@@ -114,9 +114,11 @@ def run_paper_experiment(out_dir, *, arch: str = "64", ratios=(2, 5, 10, 20), st
     ``problem`` (a ``builtin:NAME``, path, dict or :class:`certify.Problem`)
     replaces the architecture's problem (e.g. a small one for a quick look).
     ``check`` re-verifies every certificate with the independent checker.
-    ``progress(label, fraction)`` is called during the long runs (silent
-    when None).  Raises :class:`certify.NotCertified` when a bracket is vacuous
-    or a run cannot be certified, :class:`certify.UsageError` on bad input."""
+    ``progress`` (a :class:`certify.Progress`, silent when None) follows
+    the long runs, each task under its run's label ("gap eta0/2 GF
+    enclosure", "distance GD eta/2").  Raises :class:`certify.NotCertified`
+    when a bracket is vacuous or a run cannot be certified,
+    :class:`certify.UsageError` on bad input."""
     t_start = time.perf_counter()
     arch = str(arch)
     if problem is None:
@@ -152,10 +154,8 @@ def run_paper_experiment(out_dir, *, arch: str = "64", ratios=(2, 5, 10, 20), st
         differences = (f"problem: {name} instead of the paper's 784-50-50-10 linear network on 1000 MNIST images "
                        "with cross-entropy",)
 
-    def prog(label):
-        if progress is None:
-            return None
-        return lambda what, frac: progress(f"{label} {what}", min(1.0, float(frac)))
+    def prog(label):  # the tasks of one run under its label: "gap eta0/2 GF enclosure"
+        return certify.RelabelledProgress(progress, lambda task: f"{label} {task}")
 
     # ---- 1. the certified GD-GF gap of every run --------------------------------
     runs, certs = [], []
@@ -178,11 +178,8 @@ def run_paper_experiment(out_dir, *, arch: str = "64", ratios=(2, 5, 10, 20), st
 
     # ---- 2. the certified distance between runs (S4.7) --------------------------
     t0 = time.perf_counter()
-    dprog = None
-    if progress is not None:
-        labels = [_label(r) for r in [1] + rs]
-        dprog = lambda i, frac: progress(f"distance {labels[i]}", min(1.0, float(frac)))  # noqa: E731
-    dist = certify.certify_distance(prob, eta0, steps, tuple(rs), every=every, progress=dprog) if rs else None
+    dist = certify.certify_distance(prob, eta0, steps, tuple(rs), every=every,
+                                    progress=prog("distance")) if rs else None
     dsecs = time.perf_counter() - t0
     dpath = out / "distance.json"
     if dist is not None:

@@ -407,7 +407,7 @@ def _refuse_uncertified_losses(grid: Grid) -> None:
 
 def run_sweep(grid, out_dir, *, scheduler: str | None = None, client=None, workers: int | None = None,
               processes: bool = True, dashboard_address: str | None = ":8787", recheck: bool = False,
-              plot: bool = True, progress=None, on_dashboard=None) -> SweepResult:
+              plot: bool = True, progress: certify.Progress | None = None, on_dashboard=None) -> SweepResult:
     """Run every unfinished task of ``grid`` (a :class:`Grid`, a path to a TOML
     grid, or a parsed grid dict) on Dask and write ``out_dir/results.csv``
     (and ``sweep.png``).
@@ -415,8 +415,9 @@ def run_sweep(grid, out_dir, *, scheduler: str | None = None, client=None, worke
     The cluster: ``client`` (an existing ``dask.distributed.Client``), else
     ``scheduler`` (an address), else a new ``LocalCluster`` with ``workers``
     single-threaded workers (default: all cores; ``processes=False`` runs
-    them as threads of this process).  ``progress(done, total)`` after every
-    finished task; ``on_dashboard(link)`` once the cluster is up.  Failed
+    them as threads of this process).  ``progress`` (a :class:`certify.Progress`)
+    follows the task "tasks" (finished tasks, total the grid's);
+    ``on_dashboard(link)`` once the cluster is up.  Failed
     tasks never raise: see ``SweepResult.failed``."""
     t_start = time.perf_counter()
     if isinstance(grid, (str, os.PathLike)):
@@ -445,8 +446,9 @@ def run_sweep(grid, out_dir, *, scheduler: str | None = None, client=None, worke
     skipped = len(rows)
     dashboard = None
     total = len(grid.tasks)
-    if progress is not None:
-        progress(skipped, total)
+    progress = certify.NullProgress() if progress is None else progress
+    progress.start("tasks", total)
+    progress.update("tasks", skipped)
     if todo:
         from dask.distributed import as_completed
 
@@ -466,8 +468,7 @@ def run_sweep(grid, out_dir, *, scheduler: str | None = None, client=None, worke
                     row = _failed_row(t, f"task did not run: {_one_line(e)}")
                     _record_failure(out, t, row["reason"])
                 rows[t.id] = row
-                if progress is not None:
-                    progress(len(rows), total)
+                progress.update("tasks", len(rows))
                 _write_table(out, grid, rows)
         finally:
             if own:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import certify
 
-from ..output import console, table
+from ..output import console, progress_bar, table
 
 
 def _search(prob, args, out):
     """The largest certified eta (every trial a full certification) and its table."""
-    err = console(stderr=True)
-
-    def prog(e, ok):
-        if sys.stderr.isatty():
-            err.print(f"   trial eta = {e:.4g}: {'certified' if ok else 'not certified'}")
-
-    res = certify.largest_eta(prob, args.eps, progress=prog)
+    with progress_bar() as bar:
+        res = certify.largest_eta(prob, args.eps, progress=bar)
     rows = [(f"{e:.6g}", "yes" if ok else "no", why) for e, ok, why in res.trials]
     out.print("2. search for the largest eta (each trial is a full certification):")
     out.print(table(["eta", "certified", "what"], rows))

@@ -14,11 +14,10 @@ from ..output import console, progress_bar, table, thin
 def _enclose(prob, args, prec):
     """:func:`certify.enclose_flow` under the ``flow-steps`` limit, with a progress bar."""
     with progress_bar() as bar:
-        task = bar.add_task(f"enclosing GF on [0, {args.t_end:g}]", total=args.t_end)
         try:
             return certify.enclose_flow(prob, args.t_end, checkpoints=args.checkpoints, backend=args.backend,
-                                        prec=prec, order=args.order, progress=lambda t: bar.update(task, completed=t),
-                                        slack=1.0, max_steps=int(_limits.get("flow-steps")))
+                                        prec=prec, order=args.order, progress=bar, slack=1.0,
+                                        max_steps=int(_limits.get("flow-steps")))
         except CertifyError as e:
             msg = str(e)
             if msg.startswith("maximum number of steps") and "; increase max_steps" in msg:

@@ -26,13 +26,7 @@ def print_gap_table(out, cert, most=None) -> None:
 
 def _run_gap(problem, eta, steps, every, refresh, partial=False, stop_when_vacuous=False):
     with progress_bar() as bar:
-        tf = bar.add_task("GF enclosure", total=1.0)
-        tg = bar.add_task("GD + segment claims", total=1.0)
-
-        def prog(what, frac):
-            bar.update(tf if what == "flow" else tg, completed=min(frac, 1.0))
-
-        return certify.certify_gap(problem, eta, steps, every=every, refresh=refresh, progress=prog,
+        return certify.certify_gap(problem, eta, steps, every=every, refresh=refresh, progress=bar,
                                    partial=partial, stop_when_vacuous=stop_when_vacuous)
 
 
@@ -63,13 +57,8 @@ def cmd_distance(args) -> int:
     prob = certify.load_problem(args.problem)
     t0 = time.perf_counter()
     with progress_bar() as bar:
-        tasks = [bar.add_task(f"GD eta/{r}" if r > 1 else "GD eta", total=1.0) for r in [1] + args.ratios]
-
-        def prog(i, frac):
-            bar.update(tasks[i], completed=min(frac, 1.0))
-
         cert = certify.certify_distance(prob, args.eta, args.steps, args.ratios, every=args.every,
-                                        refresh=args.refresh, progress=prog)
+                                        refresh=args.refresh, progress=bar)
     elapsed = time.perf_counter() - t0
     certify.write_json_atomic(args.out, cert.to_json())
     out = console()
