@@ -52,8 +52,8 @@ __all__ = [
 ]
 
 LOSSES = ("whitened", "square")
-#: losses of the problem model without a derivation here yet (not polynomial: exp/log; issue 12)
-NOT_YET = ("cross_entropy", "logistic")
+#: losses with exp/log: no matrix-level derivation; certify._symbolic_ce checks them entrywise
+TRANSCENDENTAL = ("cross_entropy", "logistic")
 
 
 # ---------------------------------------------------------------------------
@@ -341,14 +341,15 @@ def derivation_report(N: int, loss: str, latex: bool = False) -> str:
     computed by ``sympy.diff`` in ``s``, and the differences to the S2.1 / S2.2
     formulas are shown to simplify to zero (traces canonicalised with
     ``tr(AB) = tr(BA)``, ``tr(A^T) = tr(A)``).  ``latex=True`` renders the
-    formulas with ``sympy.latex``.
+    formulas with ``sympy.latex``.  The cross-entropy and logistic losses are not
+    polynomials: their report comes from :mod:`certify._symbolic_ce` (entrywise
+    checks of ``grad l``, ``Hl`` and the implementation at small sizes).
     """
     N = int(N)
-    if loss in NOT_YET:
-        from ._errors import UsageError
+    if loss in TRANSCENDENTAL:  # not polynomial: entrywise checks at small sizes instead
+        from . import _symbolic_ce
 
-        raise UsageError(f"the symbolic derivation (certify derive) for the {loss} loss is not implemented yet "
-                         "(issue 12); its float64 derivatives: certify derive PROBLEM --eval")
+        return _symbolic_ce.derivation_report(N, loss, latex=latex)
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     d = derive_matrix_level(N, loss)
