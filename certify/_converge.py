@@ -32,7 +32,7 @@ import numpy as np
 
 from ._claims import claim_up, hi
 from ._errors import BlowUpError, EnclosureError, UsageError
-from ._problem import Problem, SquareLoss
+from ._problem import Problem, SquareLoss, ProblemLike, load_problem
 from ._progress import Progress, as_progress
 
 SCHEMA = "certify/converge-v1"
@@ -208,10 +208,11 @@ def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0,
         progress.update("GF time to eps/2", float(t_end))
 
 
-def translate(problem: Problem, eps: float, eta: float, t_gf: Fraction | None = None,
+def translate(problem: ProblemLike, eps: float, eta: float, t_gf: Fraction | None = None,
               progress: Progress | None = None):
     """One certified translation attempt; returns ``(ConvergeResult | None, reason)``.
     ``progress`` (a :class:`certify.Progress`) follows the gap's tasks."""
+    problem = load_problem(problem)  # problem-like: Problem, builtin:NAME, path or dict
     from ._gap import certify_gap
 
     problem.loss.require_certified("loss <= eps translation (converge)")
@@ -268,13 +269,14 @@ def acgh19_eta(problem: Problem) -> tuple[float | None, str]:
     return None, f"ACGH19 Theorem 1 does not apply: {why}"
 
 
-def largest_eta(problem: Problem, eps: float, *, eta0: float = 1e-2, rounds: int = 6,
+def largest_eta(problem: ProblemLike, eps: float, *, eta0: float = 1e-2, rounds: int = 6,
                 progress: Progress | None = None):
     """Search for the largest ``eta`` whose translation is certified: doubling/halving
     from ``eta0`` to a bracket, then ``rounds`` bisections on a log scale.
     Returns the ConvergeResult of the largest certified ``eta`` (with the trials).
     ``progress`` (a :class:`certify.Progress`) follows one task per trial,
     "trial eta = E", total 1."""
+    problem = load_problem(problem)  # problem-like: Problem, builtin:NAME, path or dict
     problem.loss.require_certified("loss <= eps translation (converge)")
     t_gf, _ = gf_time_to_eps(problem, eps)
     trials = []

@@ -28,7 +28,7 @@ from ._errors import UsageError
 from ._gap import GapCertificate, gd_balls
 from ._lossdata import split_to_json
 from ._gd import check_eta, check_steps
-from ._problem import Problem
+from ._problem import Problem, ProblemLike, load_problem
 from ._progress import Progress, RelabelledProgress
 
 SCHEMA = "certify/distance-v1"
@@ -91,7 +91,7 @@ class DistanceCertificate:
         }
 
 
-def certify_distance(problem: Problem, eta: float, steps: int, ratios=(2, 5, 10, 20), *,
+def certify_distance(problem: ProblemLike, eta: float, steps: int, ratios=(2, 5, 10, 20), *,
                      every: int | None = None, refresh: int = 100,
                      progress: Progress | None = None) -> DistanceCertificate:
     """Certified distances between exact GD with ``eta`` (``steps`` steps) and
@@ -99,6 +99,7 @@ def certify_distance(problem: Problem, eta: float, steps: int, ratios=(2, 5, 10,
     checkpoints, and of every run from the initial point (S4.7).  ``progress``
     (a :class:`certify.Progress`) follows one task per run, "GD eta" and
     "GD eta/r", in steps."""
+    problem = load_problem(problem)  # problem-like: Problem, builtin:NAME, path or dict
     problem.loss.require_certified("distance between GD runs")
     eta = check_eta(eta)
     steps = check_steps(steps)

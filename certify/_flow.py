@@ -42,7 +42,7 @@ import numpy as np
 
 from ._errors import BlowUpError, EnclosureError, NotCertified, UsageError
 from ._progress import Progress, as_progress
-from ._problem import Problem, SquareLoss, fmpq_to_fractions
+from ._problem import Problem, SquareLoss, fmpq_to_fractions, ProblemLike, load_problem
 from ._series import GradientSeries, gf_taylor
 
 from ._claims import hi as _hi, lo as _lo
@@ -198,7 +198,7 @@ class _TM:
 
 
 def enclose_flow(
-    problem: Problem,
+    problem: ProblemLike,
     t_end,
     *,
     checkpoints: int | Sequence = 10,
@@ -225,6 +225,7 @@ def enclose_flow(
     not handle yet (cross-entropy, logistic: issue 12) is refused with a one-line
     :class:`certify.UsageError`.
     """
+    problem = load_problem(problem)  # problem-like: Problem, builtin:NAME, path or dict
     from .arith import get_context
 
     from . import _limits

@@ -36,7 +36,7 @@ from ._gd import BLOWUP_LOSS, check_eta, check_steps
 from ._progress import Progress, as_progress
 from ._lossdata import data_bounds, data_split, split_to_json, stat_errors
 from ._spectral import spectral_upper
-from ._problem import Problem, SquareLoss, fmpq_to_fractions
+from ._problem import Problem, SquareLoss, fmpq_to_fractions, ProblemLike, load_problem
 from .arith import get_context
 from ._claims import frac_str as _frac_str
 
@@ -366,7 +366,7 @@ class GapCertificate:
 
 
 def certify_gap(
-    problem: Problem,
+    problem: ProblemLike,
     eta: float,
     steps: int,
     *,
@@ -389,6 +389,7 @@ def certify_gap(
     claims" (in steps) and "GF enclosure" (in time).
     A loss the certified machinery does not handle yet (cross-entropy, logistic:
     issue 12) is refused with a one-line :class:`certify.UsageError`."""
+    problem = load_problem(problem)  # problem-like: Problem, builtin:NAME, path or dict
     problem.loss.require_certified("GD-GF gap")
     eta = check_eta(eta)
     steps = check_steps(steps)

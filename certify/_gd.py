@@ -19,7 +19,7 @@ import numpy as np
 
 from ._derivatives import Objective
 from ._errors import BlowUpError, UsageError
-from ._problem import Problem, flatten
+from ._problem import Problem, flatten, ProblemLike, load_problem
 from ._progress import Progress, as_progress
 
 BLOWUP_LOSS = 1e150
@@ -84,11 +84,12 @@ def gd_step(obj: Objective, Ws: list) -> tuple[float, list]:
     return loss, new
 
 
-def run_gd(problem: Problem, eta: float, steps: int, *, every: int = 1, progress: Progress | None = None) -> GDRun:
+def run_gd(problem: ProblemLike, eta: float, steps: int, *, every: int = 1, progress: Progress | None = None) -> GDRun:
     """Run ``steps`` GD steps from the problem's initial point; keep every
     ``every``-th iterate (and the last).  Raises :class:`BlowUpError` when
     the iteration diverges.  ``progress`` (a :class:`certify.Progress`) follows
     the task "GD" in steps."""
+    problem = load_problem(problem)  # problem-like: Problem, builtin:NAME, path or dict
     eta = check_eta(eta)
     steps = check_steps(steps)
     if every < 1:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
 
 import numpy as np
 
@@ -300,6 +300,10 @@ class Problem:
         ws = tuple(np.array(w, dtype=np.float64) for w in weights)
         _check_weights(ws, self.dims)
         return Problem(self.dims, self.loss, ws, self.name, self.spec)
+
+
+#: what every API entry point accepts as a problem (:func:`load_problem` resolves it)
+ProblemLike = Union["Problem", str, Path, dict]
 
 
 def flatten(weights: Sequence) -> np.ndarray:
