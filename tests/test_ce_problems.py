@@ -400,6 +400,32 @@ def test_check_refuses_a_certificate_on_these_losses(capsys, tmp_path, base):
                                    "by this checker version (issue 12)")
 
 
+@pytest.mark.parametrize("kind", ["distance", "flow", "converge"])
+def test_check_refuses_other_certificate_kinds_on_these_losses(capsys, tmp_path, kind):
+    demo = certify.load_problem("builtin:demo")
+    ce = copy.deepcopy(CE)
+    ce["dims"] = list(demo.dims)
+    ce["init"] = {"weights": [w.tolist() for w in demo.weights]}
+    cep = certify.problem_from_dict(ce).to_json()
+    f = tmp_path / "c.json"
+    if kind == "distance":
+        doc = certify.certify_distance(demo, 1e-2, 4, ratios=(2,), every=2).to_json()
+    elif kind == "flow":
+        doc = certify.flow_to_json(certify.enclose_flow(demo, 0.1, checkpoints=2))
+    else:
+        assert run(capsys, "converge", "builtin:demo", "--eps", "1.0", "--out", f)[0] == 0
+        doc = json.loads(f.read_text())
+    f.write_text(json.dumps(doc))
+    assert run(capsys, "check", f)[0] == 0
+    where = "certificate.gap.problem" if kind == "converge" else "certificate.problem"
+    (doc["gap"] if kind == "converge" else doc)["problem"] = cep
+    f.write_text(json.dumps(doc))
+    code, out, err = run(capsys, "check", f)
+    assert code == 2 and not out
+    assert one_line_error(err) == (f"certify: error: {where}.loss: the cross_entropy loss is not supported by this "
+                                   "checker version (issue 12)")
+
+
 @pytest.mark.parametrize("base", [CE, LOGISTIC])
 def test_conditions_undetermined_with_the_reason(capsys, base, tmp_path):
     p = certify.load_problem(base)

@@ -61,8 +61,11 @@ def check_converge(doc: dict, tally, strict: bool) -> dict:
     from . import _verify as V
     from ._gap import SCHEMA as GAP_SCHEMA, check_gap
     from ._lossbox import loss_box_upper
+    from ._read import require_supported_loss
 
     tally.n += 1
+    gap_doc = doc.get("gap")
+    require_supported_loss(gap_doc.get("problem") if isinstance(gap_doc, dict) else None, "certificate.gap.problem")
     validate(doc, V.Invalid)
     eps = V.num(doc, "eps", "certificate")
     eta = V.num(doc, "eta", "certificate")

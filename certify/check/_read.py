@@ -52,6 +52,15 @@ def read_json(path):
 NOT_YET = ("cross_entropy", "logistic")
 
 
+def require_supported_loss(pspec, where: str) -> None:
+    """:class:`CertificateError` (exit 2) for a problem whose loss this checker has no kernels
+    for, before anything else (its schema would call the document invalid, exit 1)."""
+    loss = pspec.get("loss") if isinstance(pspec, dict) else None
+    kind = loss.get("kind") if isinstance(loss, dict) else None
+    if kind in NOT_YET:
+        raise CertificateError(f"{where}.loss: the {kind} loss is not supported by this checker version (issue 12)")
+
+
 def explicit_problem(doc: dict):
     """The certificate's problem; it must be explicit: weights and data, not a
     seed or a dataset name whose meaning depends on the local random generator,
@@ -59,10 +68,7 @@ def explicit_problem(doc: dict):
     from .._problem import problem_from_dict
 
     pspec = V.field(doc, "problem", "certificate", dict)
-    kind = V.field(pspec, "loss", "problem", dict).get("kind")
-    if kind in NOT_YET:
-        raise CertificateError(f"certificate.problem.loss: the {kind} loss is not supported by this checker "
-                               "version (issue 12)")
+    require_supported_loss(pspec, "certificate.problem")
     if "weights" not in V.field(pspec, "init", "problem", dict):
         raise CertificateError("certificate.problem.init: explicit weights are required")
     if "dataset" in V.field(pspec, "loss", "problem", dict):
