@@ -70,7 +70,10 @@ def curvature_profile(problem, t_end: float = 10.0, checkpoints: int = 20) -> di
     from ._claims import hi
     from ._derivatives import Objective
     from ._flow import enclose_flow
+    from ._problem import load_problem
 
+    problem = load_problem(problem)
+    problem.loss.require_certified("curvature profile")  # (cross-entropy, logistic: issue 12)
     enc = enclose_flow(problem, t_end, checkpoints=checkpoints)
     steps = [(float(s.t0), float(s.t0 + s.h), s.mu) for s in enc.steps]
     acc = arb(0)
@@ -126,8 +129,10 @@ def curvature_by_scale(problem, t_end: float = 10.0, scales=(1.0, 0.1, 0.01)) ->
     one checkpoint.  A scale that cannot be certified gives a row with its
     reason instead of an error."""
     from ._errors import CertifyError
-    from ._problem import problem_from_dict
+    from ._problem import load_problem, problem_from_dict
 
+    problem = load_problem(problem)
+    problem.loss.require_certified("curvature profile")  # an error, not one failed row per scale
     spec = problem.to_json()
     rows = []
     for sc in scales:

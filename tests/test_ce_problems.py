@@ -311,7 +311,8 @@ def _api_refusals():
         ("loss <= eps translation", lambda p: certify.translate(p, 0.1, 1e-2)),
         ("loss <= eps translation", lambda p: certify.gf_time_to_eps(p, 0.1)),
         ("loss <= eps translation", lambda p: certify.largest_eta(p, 0.1)),
-        ("GF enclosure", lambda p: certify.curvature_profile(p, 0.1, 1)),
+        ("curvature profile", lambda p: certify.curvature_profile(p, 0.1, 1)),
+        ("curvature profile", lambda p: certify.curvature_by_scale(p, 0.1, (1.0, 0.1))),
         ("gradient and Hessian enclosure", lambda p: certify.gradient_ball(p, p.theta0)),
         ("Hessian enclosure", lambda p: certify.hessian_ball(p, p.theta0)),
         ("S3.1 and S3.2 curvature bounds", lambda p: certify.s31_vs_s32(p, p.theta0)),
@@ -323,7 +324,7 @@ def _api_refusals():
     ]
 
 
-@pytest.mark.parametrize("i", range(13))
+@pytest.mark.parametrize("i", range(14))
 @pytest.mark.parametrize("base", [CE, LOGISTIC])
 def test_api_refusals_one_line(base, i, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -359,7 +360,7 @@ def test_cli_refusals_exit_2_one_line(capsys, tmp_path, ce_file):
         (["distance", ce_file, "--eta", "1e-2", "--steps", "5", "--out", tmp_path / "d.json"],
          "distance between GD runs"),
         (["converge", ce_file, "--eps", "0.1", "--out", tmp_path / "c.json"], "loss <= eps translation"),
-        (["curvature", ce_file, "--t-end", "0.1", "--checkpoints", "1"], "GF enclosure"),
+        (["curvature", ce_file, "--t-end", "0.1", "--checkpoints", "1"], "curvature profile"),
         (["experiment", "paper", "--problem", ce_file, "--steps", "4", "--out-dir", tmp_path / "ex"],
          "paper experiment"),
         (["sweep", grid, "--out-dir", tmp_path / "sw"], "gap (sweep problem"),
