@@ -438,7 +438,9 @@ def test_conditions_undetermined_with_the_reason(capsys, base, tmp_path):
             assert h.status == "undetermined" and h.margin is None, h.name
             assert h.reason == (f"assumes the whitened or square loss: certified {h.name} for the "
                                 f"{p.loss.kind} loss is {NOT_YET}")
-    json.dumps(rep.to_json(), allow_nan=False)
+    import jsonschema
+
+    jsonschema.validate(json.loads(json.dumps(rep.to_json(), allow_nan=False)), certify.schema("conditions"))
     f = tmp_path / "p.json"
     f.write_text(json.dumps(base))
     code, out, err = run(capsys, "conditions", f, "--json")

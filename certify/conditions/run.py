@@ -106,6 +106,11 @@ SOURCE = {"balancedness": "[ACGH19]", "deficiency_margin": "[ACGH19]", "acgh19_b
           "edge_of_stability": "[derived]", "ec21_gap_theorem": "[derived]", "scalar_output_bad_set": "[derived]"}
 
 
+#: quantities every report carries (conditions-v1.json), null when not computed
+UNKNOWN_QUANTITIES = {"edge_of_stability": ("lambda_max_theta0_estimate", "lambda_max_theta0_lower",
+                                            "two_over_lambda_max_theta0_estimate")}
+
+
 def _uncertified_loss(problem: Problem, rep: ConditionsReport, H: dict) -> ConditionsReport:
     """A loss the certified machinery does not handle yet (cross-entropy, logistic): balancedness
     (a property of the weights alone) is checked as usual; every other hypothesis assumes the
@@ -117,6 +122,7 @@ def _uncertified_loss(problem: Problem, rep: ConditionsReport, H: dict) -> Condi
             h = Hypothesis(name, SOURCE[name], Status.UNDETERMINED, SHORT[name])
             h.reason = (f"assumes the whitened or square loss: certified {name} for the {kind} loss is not "
                         "implemented yet (issue 12)")
+            h.quantities = dict.fromkeys(UNKNOWN_QUANTITIES.get(name, ()))  # the report's required keys, null
             H[name] = h
     rep.notes.append(f"the {kind} loss: only balancedness is checked (issue 12)")
     rep.hypotheses = [H[n] for n in NAMES]
