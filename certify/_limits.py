@@ -114,6 +114,8 @@ def how_to_raise(name: str) -> str:
 
 
 def _fmt(x) -> str:
+    if isinstance(x, float) and not math.isfinite(x):
+        return "infinite" if x == x else "NaN"  # e.g. --eta 1e308 times --steps overflows to inf
     if abs(x) >= 1e15 or isinstance(x, float) and not x.is_integer():
         return f"{float(x):.3g}" if abs(x) < 1e308 else f"about 10^{len(str(int(x))) - 1}"
     return f"{int(x):,}"
