@@ -149,7 +149,9 @@ def run_paper_experiment(out_dir, *, arch: str = "64", ratios=(2, 5, 10, 20), st
     name = prob.name or str(source)
     if problem is None:
         differences = DIFFERENCES + (("network: 64-50-50-10 on 8x8 inputs instead of 784-50-50-10 (--arch 784 runs the "
-                                      "paper's size on the digits upsampled to 28x28)",) if arch == "64" else ())
+                                      "paper's size on the digits upsampled to 28x28)",) if arch == "64" else
+                                     ("inputs: those 8x8 images upsampled to 28x28 by linear interpolation with "
+                                      "dyadic weights (MNIST's input size), not MNIST's own 28x28 images",))
     else:
         differences = (f"problem: {name} instead of the paper's 784-50-50-10 linear network on 1000 MNIST images "
                        "with cross-entropy",)
