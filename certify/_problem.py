@@ -140,21 +140,10 @@ class SquareLoss(LossData):
         return {"kind": "square", "X": self.X.tolist(), "Y": self.Y.tolist()}
 
 
-@dataclass(frozen=True, eq=False)
-class CrossEntropyLoss(LossData):
-    """Softmax cross-entropy ``l(W) = -(1/m) sum_i sum_c Y_ci log softmax(W x_i)_c`` (S1).
+class _KernelLoss(LossData):
+    """A loss evaluated by a :mod:`certify.losses` kernel on ``X`` (``d_0 x m``) and
+    its labels: no sufficient statistics, every evaluation touches all ``m`` samples."""
 
-    ``Y`` (``d_N x m``) has nonnegative entries and columns whose exact sum (of the doubles
-    as given) is within :data:`CE_SUM_TOLERANCE` = 2^-30 of 1; such a column is used as it
-    is (``s_i = sum_c Y_ci`` exactly; the kernels in :mod:`certify.losses` handle
-    ``s_i != 1``).  No sufficient statistics: every evaluation touches all ``m`` samples.
-    Not certified yet (issue 12): float64 and mpf estimates only."""
-
-    X: np.ndarray  # d_0 x m
-    Y: np.ndarray  # d_N x m
-    dataset: str | None = None
-
-    kind = "cross_entropy"
     certified = False
 
     @property
@@ -163,20 +152,40 @@ class CrossEntropyLoss(LossData):
 
     @cached_property
     def kernel(self):
-        """The :class:`certify.losses.CrossEntropy` kernel on these data (estimates and enclosures)."""
-        from .losses import CrossEntropy
+        """The :mod:`certify.losses` kernel on these data (estimates and enclosures)."""
+        from . import losses
 
-        return CrossEntropy(self.X, self.Y)
+        return getattr(losses, self._kernel)(self.X, self._labels())
 
     def value_estimate(self, W: np.ndarray) -> float:
         return float(self.kernel._value(np.asarray(W, dtype=np.float64)))
 
     def to_json(self) -> dict:
-        return {"kind": "cross_entropy", "X": self.X.tolist(), "Y": self.Y.tolist()}
+        return {"kind": self.kind, "X": self.X.tolist(), self._label_key: self._labels().tolist()}
 
 
 @dataclass(frozen=True, eq=False)
-class LogisticLoss(LossData):
+class CrossEntropyLoss(_KernelLoss):
+    """Softmax cross-entropy ``l(W) = -(1/m) sum_i sum_c Y_ci log softmax(W x_i)_c`` (S1).
+
+    ``Y`` (``d_N x m``) has nonnegative entries and columns whose exact sum (of the doubles
+    as given) is within :data:`CE_SUM_TOLERANCE` = 2^-30 of 1; such a column is used as it
+    is (``s_i = sum_c Y_ci`` exactly; the kernels in :mod:`certify.losses` handle
+    ``s_i != 1``).  Not certified yet (issue 12): float64 and mpf estimates only."""
+
+    X: np.ndarray  # d_0 x m
+    Y: np.ndarray  # d_N x m
+    dataset: str | None = None
+
+    kind = "cross_entropy"
+    _kernel, _label_key = "CrossEntropy", "Y"
+
+    def _labels(self):
+        return self.Y
+
+
+@dataclass(frozen=True, eq=False)
+class LogisticLoss(_KernelLoss):
     """Logistic loss ``l(W) = (1/m) sum_i log(1 + exp(-y_i W x_i))`` for ``d_N = 1`` and
     labels ``y_i`` in ``{-1, +1}`` (S1).  Not certified yet (issue 12): estimates only."""
 
@@ -184,24 +193,10 @@ class LogisticLoss(LossData):
     y: np.ndarray  # m labels, each exactly -1.0 or +1.0
 
     kind = "logistic"
-    certified = False
+    _kernel, _label_key = "Logistic", "y"
 
-    @property
-    def m(self) -> int:
-        return self.X.shape[1]
-
-    @cached_property
-    def kernel(self):
-        """The :class:`certify.losses.Logistic` kernel on these data."""
-        from .losses import Logistic
-
-        return Logistic(self.X, self.y)
-
-    def value_estimate(self, W: np.ndarray) -> float:
-        return float(self.kernel._value(np.asarray(W, dtype=np.float64)))
-
-    def to_json(self) -> dict:
-        return {"kind": "logistic", "X": self.X.tolist(), "y": self.y.tolist()}
+    def _labels(self):
+        return self.y
 
 
 def _fmpq_mat(a: np.ndarray):
