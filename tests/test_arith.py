@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from certify import BlowUpError, UsageError
 
-from independent import mpf_of
+from helpers.independent import mpf_of
 from certify.arith import BACKENDS, get_context
 from certify.arith._arb import ArbMat
 from certify.arith._float64 import F64Mat

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from certify.cli import main
 from certify.strategies import problem_specs
 
-from test_derivatives import fd_grad, naive_loss
+from helpers.reference import fd_grad, naive_loss
 
 
 def run(capsys, *argv):

@@ -1,4 +1,4 @@
-"""The reference solutions of tests/closed_forms.py, checked against each
+"""The reference solutions of tests/helpers/closed_forms.py, checked against each
 other and against independent computations (none uses certify's code):
 
 - scalar modes: closed form (N <= 2) vs implicit quadrature vs mpmath.odefun,
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from closed_forms import (
+from helpers.closed_forms import (
     depth1_instances,
     diagonal_instances,
     dyadic_orthogonal,

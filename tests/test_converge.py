@@ -17,7 +17,7 @@ from certify._atomic import dumps_json
 from certify._converge import gf_time_to_eps, loss_upper_on_ball, translate
 from certify.check import check_certificate
 
-from closed_forms import make_diagonal_instance
+from helpers.closed_forms import make_diagonal_instance
 
 
 def _mp_loss(prob, theta):

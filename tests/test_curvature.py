@@ -10,7 +10,7 @@ from certify import Objective, problem_from_dict
 from certify._curvature import curvature_profile
 from certify.cli import main
 
-from closed_forms import make_diagonal_instance
+from helpers.closed_forms import make_diagonal_instance
 
 
 def test_certified_m_bounds_the_true_negative_curvature():

@@ -17,7 +17,7 @@ import pytest
 import certify
 from certify import problem_from_dict
 from certify.check import check_certificate
-from independent import hessian_ad
+from helpers.independent import hessian_ad
 from certify.proofs.s3_4_data_weighted import gauss_newton_matrix
 
 from certify._atomic import dumps_json

@@ -11,37 +11,7 @@ from hypothesis import strategies as st
 from certify import Objective, TooLargeError, load_problem, problem_from_dict, run_gd
 from certify import BlowUpError, UsageError
 from certify.strategies import problem_specs
-
-
-def naive_loss(spec, theta):
-    """The loss straight from S1's definition, in mpmath, independent of certify."""
-    d = spec["dims"]
-    pos, W = 0, None
-    for j in range(len(d) - 1):
-        r, c = d[j + 1], d[j]
-        M = mpmath.matrix(r, c)
-        for a in range(r):
-            for b in range(c):
-                M[a, b] = theta[pos]
-                pos += 1
-        W = M if W is None else M * W
-    L = spec["loss"]
-    if L["kind"] == "whitened":
-        R = W - mpmath.matrix(L["target"])
-        return sum(R[i, j] ** 2 for i in range(R.rows) for j in range(R.cols)) / 2
-    X, Y = mpmath.matrix(L["X"]), mpmath.matrix(L["Y"])
-    R = W * X - Y
-    return sum(R[i, j] ** 2 for i in range(R.rows) for j in range(R.cols)) / (2 * X.cols)
-
-
-def fd_grad(spec, theta, h):
-    g = []
-    for i in range(len(theta)):
-        tp, tm = list(theta), list(theta)
-        tp[i] += h
-        tm[i] -= h
-        g.append((naive_loss(spec, tp) - naive_loss(spec, tm)) / (2 * h))
-    return g
+from helpers.reference import fd_grad, naive_loss
 
 
 @settings(max_examples=25)

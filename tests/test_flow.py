@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from certify import enclose_flow, load_problem, problem_from_dict
 from certify.cli import main
 
-from test_gap import diagonal_instance
+from helpers.reference import diagonal_instance
 
 
 def scalar_gf(N, a, ph, T, dps):

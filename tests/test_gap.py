@@ -21,29 +21,7 @@ from hypothesis import strategies as st
 from certify import certify_gap, problem_from_dict
 from certify._atomic import dumps_json
 from certify.cli import main
-
-
-def signed_perm(d, rng):
-    P = np.zeros((d, d))
-    P[np.arange(d), rng.permutation(d)] = rng.choice([-1.0, 1.0], d)
-    return P
-
-
-def diagonal_instance(N, d, seed, well_conditioned=False):
-    rng = np.random.default_rng(seed)
-    if well_conditioned:  # every mode starts within a factor 2 of its target
-        phi = rng.integers(6, 11, d) / 8.0  # dyadic, in [0.75, 1.25]
-        a0 = phi ** (1.0 / N) * rng.integers(6, 10, d) / 8.0
-        a0 = np.round(a0 * 64) / 64  # dyadic
-    else:
-        a0 = rng.integers(2, 9, d) / 8.0  # dyadic, in [0.25, 1]
-        phi = rng.integers(4, 13, d) / 8.0  # dyadic, in [0.5, 1.5]
-    U = [signed_perm(d, rng) for _ in range(N + 1)]
-    Ws = [U[j + 1] @ np.diag(a0) @ U[j].T for j in range(N)]
-    Phi = U[N] @ np.diag(phi) @ U[0].T
-    spec = {"dims": [d] * (N + 1), "loss": {"kind": "whitened", "target": Phi.tolist()},
-            "init": {"weights": [w.tolist() for w in Ws]}}
-    return spec, a0, phi, U
+from helpers.reference import diagonal_instance, signed_perm  # noqa: F401
 
 
 def true_gaps(N, a0, phi, eta, ks, dps=60):

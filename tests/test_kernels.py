@@ -21,7 +21,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import certify
-import independent as ind
+import helpers.independent as ind
 from certify.arith import get_context
 
 U = Fraction(1, 2**53)
@@ -306,7 +306,7 @@ def test_conditions_report_holds_only_with_positive_margin():
 def _m_true_saddle(t):
     """``max(0, -lambda_min(Hf(theta(t))))`` on builtin:saddle (diagonal, depth 2) from
     the closed-form flow and the exact Hessian of the loss definition (hyper-dual AD in mpmath)."""
-    from closed_forms import mode_closed_form
+    from helpers.closed_forms import mode_closed_form
 
     spec = certify.load_problem("builtin:saddle").to_json()
     with mpmath.workdps(40):

@@ -117,3 +117,17 @@ def test_checker_imports_nothing_of_the_producer_but_the_loader():
     bad = sorted({f"{m} -> {t}" for m in MODS if m.startswith("certify.check")
                   for t, _ in _imports(m) if not t.startswith("certify.check") and t not in allowed})
     assert bad == []
+
+
+def test_no_test_module_imports_another_test_module():
+    """Shared helpers live in tests/helpers/ (issue 10): a test file imports no test_* module."""
+    import ast
+    from pathlib import Path
+
+    bad = []
+    for f in sorted(Path(__file__).parent.glob("test_*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bad += [f"{f.name}: {n}" for n in names if n.split(".")[0].startswith("test_")]
+    assert not bad, bad

@@ -43,7 +43,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from certify import enclose_flow, flow_to_json, problem_from_dict  # noqa: E402
 
-from closed_forms import exact_doubles, make_diagonal_instance  # noqa: E402
+from helpers.closed_forms import exact_doubles, make_diagonal_instance  # noqa: E402
 
 
 def _written_balls_contain(doc, truth_at):
@@ -99,7 +99,7 @@ def test_issue13_flow_cli_file_balls_are_true(tmp_path):
 
 @st.composite
 def _stationary_or_near(draw, arb: bool = False):
-    """Diagonal instances (closed_forms.py) with each target mode phi = a0^N
+    """Diagonal instances (helpers/closed_forms.py) with each target mode phi = a0^N
     (stationary; a0 = k / 2^52 at depth 1, k / 2^26 at depth 2) or
     phi = a0^N (1 +- 2^-s) (near-stationary, s in 20..42, a0 = k/16): every
     stored double is the intended number."""

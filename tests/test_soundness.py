@@ -3,9 +3,9 @@ contains an independently computed truth, and is not vacuously wide.
 
 Truths never come from certify's own derivatives, series or integrators:
 exact rationals (:mod:`fractions`), the loss's definition differentiated by
-exact forward-mode AD or by S2.1 written again (tests/independent.py), 40-50
+exact forward-mode AD or by S2.1 written again (tests/helpers/independent.py), 40-50
 digit ``mpmath.odefun`` solutions of the gradient flow, and the closed forms
-of tests/closed_forms.py.  Every property also asserts a width bound.
+of tests/helpers/closed_forms.py.  Every property also asserts a width bound.
 
 Profiles (tests/conftest.py, env ``CERTIFY_HYPOTHESIS_PROFILE``): ``ci`` (the
 default: a few examples per property, the whole file well under 60 s) and
@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 
 import certify
 import certify.strategies as cs
-import independent as ind
-from independent import ball_entries
+import helpers.independent as ind
+from helpers.independent import ball_entries
 from certify.arith import get_context
-from closed_forms import diagonal_instances
+from helpers.closed_forms import diagonal_instances
 
 PROFILE = os.environ.get("CERTIFY_HYPOTHESIS_PROFILE", "ci")
 

@@ -1,6 +1,6 @@
 """certify.strategies: eager validation, shrinking to small dyadic examples,
 drawn values are valid problems with the promised structure (checked in
-exact arithmetic by tests/independent.py, not by certify), step sizes below
+exact arithmetic by tests/helpers/independent.py, not by certify), step sizes below
 the true edge of stability, certificates the checker accepts, and the README
 example."""
 
@@ -19,7 +19,7 @@ from hypothesis.errors import InvalidArgument
 
 import certify
 import certify.strategies as cs
-import independent as ind
+import helpers.independent as ind
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """The high-precision GF estimate (certify._taylor, S2.3 Taylor method)
 against references known independently of certify's code
-(tests/closed_forms.py), against scipy's DOP853 (a loose, non-rigorous
+(tests/helpers/closed_forms.py), against scipy's DOP853 (a loose, non-rigorous
 sanity check on generic problems), and its error paths."""
 
 import json
@@ -17,7 +17,7 @@ from certify import TooLargeError, BlowUpError, Objective, UsageError, problem_f
 from certify._taylor import integrate_gf
 from certify.strategies import problem_specs
 
-from closed_forms import depth1_instances, diagonal_instances, make_diagonal_instance
+from helpers.closed_forms import depth1_instances, diagonal_instances, make_diagonal_instance
 
 DIGITS = 40
 

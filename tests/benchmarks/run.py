@@ -248,7 +248,7 @@ def bench_closed_forms(T=3.0):
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
     from fractions import Fraction
 
-    from closed_forms import make_diagonal_instance
+    from helpers.closed_forms import make_diagonal_instance
 
     rows = []
     for N in (2, 3, 4, 5):
