@@ -368,7 +368,10 @@ def _int(value: Any, fld: str, minimum: int) -> int:
 def _number(value: Any, fld: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProblemError(f"expected a number, got {value!r}", fld)
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an integer beyond binary64 (TOML has no digit limit of its own)
+        raise ProblemError(f"must be finite, got an integer of {len(str(abs(value)))} digits", fld) from None
     if not math.isfinite(v):
         raise ProblemError(f"must be finite, got {value!r}", fld)
     return v

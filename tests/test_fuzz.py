@@ -337,3 +337,19 @@ def test_the_fuzz_harness_sees_a_crash():
         assert_clean(2, "Traceback (most recent call last):\n  ...\n", Path("."))
     with pytest.raises(AssertionError):
         assert_clean(2, "line one\nline two\n", Path("."))
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["gap", "builtin:demo", "--eta", "1e308", "--steps", "10", "--out", "{d}/g.json"], "infinite"),
+    (["conditions", "builtin:demo", "--eta", "1e-320"], "infinite"),
+    (["gap", "{d}/huge.toml", "--eta", "0.01", "--steps", "10", "--out", "{d}/g.json"], "init.scale"),
+])
+def test_crashes_the_fuzzer_found_are_one_line_errors(tmp_path, argv, needle):
+    """Found by the campaign-profile fuzz run (each was exit 3, an internal error): an
+    infinite horizon or step count in a limit message, an integer beyond binary64 in TOML."""
+    (tmp_path / "huge.toml").write_text('dims = [2, 2, 2]\n[loss]\nkind = "whitened"\n'
+                                        'target = [[1.0, 0.5], [0.0, 1.0]]\n[init]\nscheme = "gaussian"\n'
+                                        f'scale = 1{"0" * 340}\nseed = 4\n')
+    code, _, err = run([a.replace("{d}", str(tmp_path)) for a in argv])
+    assert code == 2 and needle in err, err
+    assert_clean(code, err, tmp_path)

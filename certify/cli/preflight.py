@@ -100,7 +100,8 @@ def _conditions(args) -> None:
     L.check("horizon", T, "--t-end")
     _shortest(T, "--t-end")
     if args.eta is not None:
-        L.check("steps", math.floor(T / args.eta), "GD steps floor(T / --eta)")
+        q = T / args.eta  # inf for a subnormal --eta: beyond any limit, not an internal error
+        L.check("steps", math.floor(q) if math.isfinite(q) else q, "GD steps floor(T / --eta)")
         # at least one GD step: the trajectory runs to eta when eta > T
         L.check("horizon", max(T, args.eta), "the horizon max(--t-end, --eta)")
     _outputs(args.plot)
