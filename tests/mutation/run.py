@@ -263,7 +263,7 @@ def run_tests(copy: Path, args: list, timeout: float) -> tuple[str, float, str]:
     env["PYTHONPATH"] = str(copy) + os.pathsep + str(copy / "tests")
     env["CERTIFY_HYPOTHESIS_PROFILE"] = "ci"
     env.pop("CERTIFY_CAMPAIGN_FRACTION", None)
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:warnings",
+    cmd = [sys.executable, "-m", "pytest", "-n", "0", "-x", "-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:warnings",
            "--hypothesis-seed=0", *args]
     t = time.perf_counter()
     try:
