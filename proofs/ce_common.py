@@ -210,3 +210,25 @@ def logistic_functions(d0: int) -> CEFunctions:
         hess=lambda Wr, x, y, Er: hess(*flat(Wr, x, y), *Er[0]),
         third=lambda Wr, x, y, Ar, Er: third(*flat(Wr, x, y), *Ar[0], *Er[0]),
     )
+
+
+def hessian_matrix(f, Wm, cols, dN, d0, logistic=False):
+    """The full Hessian of ``(1/m) sum_i f(W x_i, y_i)`` in mpmath at ``Wm``: the basis
+    directions on the diagonal, polarisation off it (shared by the ce_ proofs)."""
+    import mpmath
+
+    n = dN * d0
+    m = len(cols)
+    basis = [[[mpmath.mpf(int(a * d0 + b == k)) for b in range(d0)] for a in range(dN)] for k in range(n)]
+
+    def hf(D):
+        return sum(f.hess(Wm, x, y, D) for x, y in cols) / m
+
+    H = mpmath.matrix(n, n)
+    for k in range(n):
+        H[k, k] = hf(basis[k])
+    for k in range(n):
+        for l2 in range(k + 1, n):
+            Dk = [[basis[k][a][b] + basis[l2][a][b] for b in range(d0)] for a in range(dN)]
+            H[k, l2] = H[l2, k] = (hf(Dk) - H[k, k] - H[l2, l2]) / 2
+    return H

@@ -91,7 +91,7 @@ def _check_implementation(rng: random.Random, c: float, cl: float, points: int =
 
     from certify.losses import CrossEntropy, Logistic
 
-    from .ce_common import ce_functions, logistic_functions
+    from .ce_common import ce_functions, hessian_matrix, logistic_functions
     from .ce_hessian_psd import _mp_rows, _random_instance
 
     worst = 0.0
@@ -117,19 +117,7 @@ def _check_implementation(rng: random.Random, c: float, cl: float, points: int =
             if h > mpmath.mpf(c) * float(loss.s.max()) * ex2 * (1 + mpmath.mpf(10) ** -40):
                 raise ProofFailure(f"(d) Hl[E,E] = {h} > {c} s_max ||E X||^2/m = {c * ex2}")
             # the full Hessian (basis directions, polarisation) and its largest eigenvalue
-            n = dN * d0
-            basis = [[[mpmath.mpf(int(a * d0 + b == k)) for b in range(d0)] for a in range(dN)] for k in range(n)]
-
-            def hf(D):
-                return sum(f.hess(Wm, x, y, D) for x, y in cols) / m
-
-            H = mpmath.matrix(n, n)
-            for k in range(n):
-                H[k, k] = hf(basis[k])
-            for k in range(n):
-                for l2 in range(k + 1, n):
-                    Dk = [[basis[k][a][b] + basis[l2][a][b] for b in range(d0)] for a in range(dN)]
-                    H[k, l2] = H[l2, k] = (hf(Dk) - H[k, k] - H[l2, l2]) / 2
+            H = hessian_matrix(f, Wm, cols, dN, d0)
             lam = max(mpmath.eigsy(H, eigvals_only=True))
             if mpmath.mpf(loss.hessian_norm_upper()) < lam:
                 raise ProofFailure(f"(d) hessian_norm_upper() = {loss.hessian_norm_upper()} < lambda_max(Hl) = {lam}")

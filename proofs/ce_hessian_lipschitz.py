@@ -121,26 +121,6 @@ def check(*, ce_constant_sq=Fraction(1, 2), logistic_constant=None, third_formul
     return detail
 
 
-def _hessian_matrix(f, Wm, cols, dN, d0, logistic=False):
-    import mpmath
-
-    n = dN * d0
-    m = len(cols)
-    basis = [[[mpmath.mpf(int(a * d0 + b == k)) for b in range(d0)] for a in range(dN)] for k in range(n)]
-
-    def hf(D):
-        return sum(f.hess(Wm, x, y, D) for x, y in cols) / m
-
-    H = mpmath.matrix(n, n)
-    for k in range(n):
-        H[k, k] = hf(basis[k])
-    for k in range(n):
-        for l2 in range(k + 1, n):
-            Dk = [[basis[k][a][b] + basis[l2][a][b] for b in range(d0)] for a in range(dN)]
-            H[k, l2] = H[l2, k] = (hf(Dk) - H[k, k] - H[l2, l2]) / 2
-    return H
-
-
 def _kx(Xm, d0, m):
     import mpmath
 
@@ -156,7 +136,7 @@ def _check_implementation(rng: random.Random, pairs: int = 2) -> str:
 
     from certify.losses import CrossEntropy, Logistic
 
-    from .ce_common import ce_functions, logistic_functions
+    from .ce_common import ce_functions, hessian_matrix, logistic_functions
     from .ce_hessian_psd import _mp_rows, _random_instance
 
     worst = 0.0
@@ -184,8 +164,8 @@ def _check_implementation(rng: random.Random, pairs: int = 2) -> str:
             else:
                 Ym = _mp_rows(Y)
                 cols = [([Xm[b][i] for b in range(d0)], [Ym[a][i] for a in range(dN)]) for i in range(m)]
-            H1 = _hessian_matrix(f, _mp_rows(W), cols, dN, d0)
-            H2 = _hessian_matrix(f, _mp_rows(W2), cols, dN, d0)
+            H1 = hessian_matrix(f, _mp_rows(W), cols, dN, d0)
+            H2 = hessian_matrix(f, _mp_rows(W2), cols, dN, d0)
             ev = mpmath.eigsy(H1 - H2, eigvals_only=True)
             nrm = max(abs(v) for v in ev)
             dist = mpmath.sqrt(sum(mpmath.mpf(float(v)) ** 2 for v in (W - W2).ravel()))
