@@ -24,6 +24,7 @@ the true threshold (the search itself is a heuristic).
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -120,6 +121,30 @@ def _arb_loss(problem: Problem, Ws, with_grad: bool = False):
     return s, g2
 
 
+class Outcome(str, enum.Enum):
+    """How one translation attempt ended; the values are the user-facing words."""
+
+    CERTIFIED = "certified"
+    TOO_MANY_STEPS = "needs more GD steps than the resource limit"
+    GAP_NOT_CERTIFIED = "gap not certified"
+    GF_LOSS_TOO_HIGH = "GF loss bound above eps/2"
+    GD_LOSS_TOO_HIGH = "GD loss bound above eps"
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The result of :func:`translate`: ``outcome``, the certificate ``result``
+    (a :class:`ConvergeResult`, ``None`` unless certified) and the one-line ``reason``."""
+
+    outcome: Outcome
+    result: "ConvergeResult | None"
+    reason: str
+
+    @property
+    def certified(self) -> bool:
+        return self.outcome is Outcome.CERTIFIED
+
+
 @dataclass
 class ConvergeResult:
     problem: Problem
@@ -210,8 +235,10 @@ def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0,
 
 def translate(problem: ProblemLike, eps: float, eta: float, t_gf: Fraction | None = None,
               progress: Progress | None = None):
-    """One certified translation attempt; returns ``(ConvergeResult | None, reason)``.
-    ``progress`` (a :class:`certify.Progress`) follows the gap's tasks."""
+    """One certified translation attempt; returns a :class:`Translation` (its
+    ``outcome`` an :class:`Outcome`, ``result`` the :class:`ConvergeResult` when
+    certified, ``reason`` one line).  ``progress`` (a :class:`certify.Progress`)
+    follows the gap's tasks."""
     problem = load_problem(problem)  # problem-like: Problem, builtin:NAME, path or dict
     from ._gap import certify_gap
 
@@ -228,22 +255,24 @@ def translate(problem: ProblemLike, eps: float, eta: float, t_gf: Fraction | Non
     K = max(1, math.ceil(t_gf / Fraction(eta)))
     _limits.check("horizon", float(K * Fraction(eta)), "the gap's horizon K eta")
     if K > _max_steps():
-        return None, (f"needs K = {K} > {_max_steps()} steps (resource limit 'steps'; raise it with --max-steps "
-                      "or CERTIFY_MAX_STEPS=N)")
+        return Translation(Outcome.TOO_MANY_STEPS, None, (
+            f"needs K = {K} > {_max_steps()} steps (resource limit 'steps'; raise it with --max-steps "
+            "or CERTIFY_MAX_STEPS=N)"))
     try:
         cert = certify_gap(problem, eta, K, every=K, progress=progress)
     except (BlowUpError, EnclosureError) as e:
-        return None, f"gap not certified: {e}"
+        return Translation(Outcome.GAP_NOT_CERTIFIED, None, f"gap not certified: {e}")
     last = cert.checkpoints[-1]
     gf_up = loss_upper_on_ball(problem, last.gf_center, last.gf_radius)
     R = claim_up(hi(_arb(last.gf_radius) + _arb(last.gap_upper)))
     gd_up = loss_upper_on_ball(problem, last.gf_center, R)
     res = ConvergeResult(problem, eps, eta, K, t_gf, claim_up(gf_up), claim_up(gd_up), R, cert)
     if gf_up > eps / 2:
-        return None, f"GF loss bound {gf_up:.3g} at K eta exceeds eps/2"
+        return Translation(Outcome.GF_LOSS_TOO_HIGH, None, f"GF loss bound {gf_up:.3g} at K eta exceeds eps/2")
     if gd_up > eps:
-        return None, f"GD loss bound {gd_up:.3g} exceeds eps (gap {last.gap_upper:.3g})"
-    return res, "ok"
+        return Translation(Outcome.GD_LOSS_TOO_HIGH, None,
+                           f"GD loss bound {gd_up:.3g} exceeds eps (gap {last.gap_upper:.3g})")
+    return Translation(Outcome.CERTIFIED, res, "ok")
 
 
 def _arb(x):
@@ -285,8 +314,9 @@ def largest_eta(problem: ProblemLike, eps: float, *, eta0: float = 1e-2, rounds:
 
     def attempt(e):
         progress.start(f"trial eta = {e:.4g}", 1)
-        res, why = translate(problem, eps, e, t_gf)
-        trials.append((e, res is not None, why))
+        tr = translate(problem, eps, e, t_gf)
+        res = tr.result
+        trials.append((e, tr.certified, tr.reason))
         progress.update(f"trial eta = {e:.4g}", 1)
         return res
 

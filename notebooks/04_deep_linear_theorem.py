@@ -162,8 +162,9 @@ assert rep["smoothness"].status == "holds" and rep["edge_of_stability"].status =
 # %%
 T, gf_ub = certify.gf_time_to_eps(prob, EPS)
 print(f"GF loss <= {gf_ub:.4e} <= eps/2 at T = {T} = {float(T):g} (certified)")
-res, why = certify.translate(prob, EPS, ETA, T)
-assert res is not None, why
+tr = certify.translate(prob, EPS, ETA, T)   # a certify.Translation: outcome, result, reason
+assert tr.outcome is certify.Outcome.CERTIFIED, tr.reason
+res = tr.result
 print(f"exact GD with eta = {ETA:g}: loss <= {res.gd_loss_upper:.4e} <= eps = {EPS:g} at step K = {res.K} "
       f"(certified; GF loss at K eta <= {res.gf_loss_upper:.3e}, ball radius {res.ball_radius:.3e})")
 check = certify.check_certificate(res.to_json())
@@ -202,8 +203,9 @@ for seed in SEEDS:
     q = r["acgh19_step_size"].quantities
     cs = r["deficiency_margin"]
     angle = r["scalar_output_bad_set"].margin_lower
-    tr, why = certify.translate(p, EPS, ETA)
-    assert tr is not None, (seed, why)
+    t = certify.translate(p, EPS, ETA)
+    assert t.certified, (seed, t.reason)
+    tr = t.result
     run = certify.run_gd(p, ETA, tr.K, every=1)
     need = next(k for k, loss in zip(run.ks, run.losses) if loss <= EPS)
     assert need <= tr.K and run.losses[-1] <= EPS, (seed, need, tr.K)

@@ -40,8 +40,8 @@ def test_every_entry_point_takes_a_problem_like(problem_like):
     assert (a.radius, list(a.center)) == (b.radius, list(b.center))
     d = certify.certify_distance(problem_like, 0.01, 20, (2,))
     assert d.max_dist_upper == certify.certify_distance(ref, 0.01, 20, (2,)).max_dist_upper
-    res, why = certify.translate(problem_like, eps=0.2, eta=0.01)
-    assert (res is None) == (certify.translate(ref, eps=0.2, eta=0.01)[0] is None), why
+    tr = certify.translate(problem_like, eps=0.2, eta=0.01)
+    assert tr.outcome is certify.translate(ref, eps=0.2, eta=0.01).outcome, tr.reason
 
 
 def test_a_bad_problem_like_is_one_problem_error():

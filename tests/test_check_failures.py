@@ -221,8 +221,9 @@ def test_converge_certificate_names_the_embedded_gap_claims():
 
     spec = {"dims": [2, 2, 2], "loss": {"kind": "whitened", "target": [[1.0, 0.5], [-0.25, 0.75]]},
             "init": {"weights": [[[0.5, 0.1], [0.2, 0.4]], [[0.3, -0.2], [0.1, 0.6]]]}}
-    res, why = translate(certify.load_problem(spec), 0.1, 0.01)
-    assert res is not None, why
+    tr = translate(certify.load_problem(spec), 0.1, 0.01)
+    assert tr.certified, tr.reason
+    res = tr.result
     doc = json.loads(dumps_json(res.to_json()))
     assert check_certificate(copy.deepcopy(doc)).valid
     doc["gap"]["segments"][3]["gdiff"] = 0.0

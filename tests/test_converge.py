@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certify import problem_from_dict
+from certify import Outcome, problem_from_dict
 from certify._atomic import dumps_json
 from certify._converge import gf_time_to_eps, loss_upper_on_ball, translate
 from certify.check import check_certificate
@@ -90,8 +90,9 @@ def _balanced_instance(depth, seed, scalar=False):
 @pytest.mark.parametrize("depth, scalar", [(2, False), (3, False), (4, False), (5, False), (2, True), (3, True)])
 def test_translation_certificates_are_accepted(depth, scalar):
     prob = _balanced_instance(depth, 11 * depth + scalar, scalar)
-    res, why = translate(prob, 0.05, 0.02)
-    assert res is not None, why
+    tr = translate(prob, 0.05, 0.02)
+    assert tr.outcome is Outcome.CERTIFIED and tr.reason == "ok", tr.reason
+    res = tr.result
     assert res.gd_loss_upper <= 0.05 and res.gf_loss_upper <= 0.025
     doc = json.loads(dumps_json(res.to_json()))
     rep = check_certificate(doc)
@@ -111,8 +112,9 @@ def test_translation_claims_hold_against_50_digit_truths():
     inst = make_diagonal_instance([2, 3, 2], [Fraction(1, 4), Fraction(3, 8)], [Fraction(5, 4), Fraction(1, 2)], 3)
     prob = problem_from_dict(inst.spec)
     T, _ = gf_time_to_eps(prob, 0.02)
-    res, why = translate(prob, 0.02, 0.05, T)
-    assert res is not None, why
+    tr = translate(prob, 0.02, 0.05, T)
+    assert tr.certified, tr.reason
+    res = tr.result
     assert inst.loss_at(Fraction(res.eta) * res.K, 60) <= res.gf_loss_upper
     truth = inst.gd_theta(res.eta, res.K, 50)
     assert _mp_loss(prob, truth) <= res.gd_loss_upper
@@ -122,8 +124,9 @@ def test_translation_claims_hold_against_50_digit_truths():
 
 def test_a_too_large_step_is_not_certified():
     prob = _balanced_instance(3, 5)
-    res, why = translate(prob, 1e-4, 1.5)
-    assert res is None and why
+    tr = translate(prob, 1e-4, 1.5)
+    assert tr.result is None and not tr.certified and tr.reason
+    assert tr.outcome in (Outcome.GAP_NOT_CERTIFIED, Outcome.GD_LOSS_TOO_HIGH, Outcome.GF_LOSS_TOO_HIGH)
 
 
 def test_converge_cli(tmp_path, capsys):
@@ -161,3 +164,17 @@ def test_largest_certified_eta_beside_acgh19():
     res = largest_eta(prob, 1e-6, rounds=2)
     assert res.eta > 1e3 * e_acgh
     assert check_certificate(json.loads(dumps_json(res.to_json()))).valid
+
+
+def test_translation_outcomes_are_an_enum_with_the_reason(monkeypatch):
+    """issue 10: outcomes as an enum, not (result or None, reason) tuples."""
+    import certify
+
+    prob = problem_from_dict(certify.load_problem("builtin:demo").to_json())
+    monkeypatch.setenv("CERTIFY_MAX_STEPS", "10")
+    tr = translate(prob, 0.05, 1e-3)
+    assert tr.outcome is Outcome.TOO_MANY_STEPS and tr.result is None and not tr.certified
+    assert "resource limit 'steps'" in tr.reason
+    assert {o.value for o in Outcome} >= {"certified", "gap not certified"}
+    with pytest.raises(Exception):
+        tr.reason = "changed"  # frozen

@@ -370,9 +370,9 @@ def converge_doc():
     from certify._atomic import dumps_json
     from certify._converge import translate
 
-    res, why = translate(load_problem(P8), 0.1, 0.01)
-    assert res is not None, why
-    return json.loads(dumps_json(res.to_json()))
+    tr = translate(load_problem(P8), 0.1, 0.01)
+    assert tr.certified, tr.reason
+    return json.loads(dumps_json(tr.result.to_json()))
 
 
 def test_shipped_converge_schema_is_a_valid_json_schema_and_the_producers_contract(converge_doc):

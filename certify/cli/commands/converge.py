@@ -31,10 +31,11 @@ def cmd_converge(args) -> int:
     T, ub = certify.gf_time_to_eps(prob, args.eps, args.t_max)
     out.print(f"1. gradient flow: certified loss <= {ub:.6g} <= eps/2 at t = {float(T):g}")
     if args.eta is not None:
-        res, why = certify.translate(prob, args.eps, args.eta, T)
-        if res is None:
-            out.print(f"2. GD with eta = {args.eta:g}: translation NOT certified ({why})")
+        tr = certify.translate(prob, args.eps, args.eta, T)
+        if not tr.certified:
+            out.print(f"2. GD with eta = {args.eta:g}: translation NOT certified ({tr.reason})")
             return 1
+        res = tr.result
     else:
         res = _search(prob, args, out)
     certify.write_json_atomic(args.out, res.to_json())
