@@ -46,10 +46,10 @@ def _csv(path):
 
 @pytest.fixture(scope="module")
 def cluster():
-    """One in-process LocalCluster (threads of this process, no dashboard) shared by the tests."""
+    """One in-process LocalCluster (threads of this process; dashboard on a free port, so parallel test workers never collide on 8787) shared by the tests."""
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0",
                       silence_logs=40) as lc, Client(lc) as client:
         yield client
 
@@ -68,7 +68,7 @@ def first(tmp_path_factory):
         def update(self, label, completed):
             seen.append((completed, self.total))
 
-    res = run_sweep(root / "grid.toml", root / "out", workers=2, processes=False, dashboard_address=None,
+    res = run_sweep(root / "grid.toml", root / "out", workers=2, processes=False, dashboard_address=":0",
                     progress=Seen())
     return root, res, seen
 
