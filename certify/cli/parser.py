@@ -13,6 +13,7 @@ import argparse
 import certify
 from certify.experiments.commands import add_parsers as add_experiment_parsers
 
+from .._argtypes import positive_float, positive_int, ratios
 from .._errors import UsageError
 from .commands import check, conditions, converge, curvature, derive, flow, gap, smallstep
 from .preflight import add_limit_options
@@ -33,42 +34,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):  # noqa: D401 - argparse API
         raise UsageError(f"{message} (see '{self.prog} --help')")
-
-
-def positive_float(name):
-    def conv(s):
-        try:
-            v = float(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {s!r}")
-        if not (v > 0) or v == float("inf"):
-            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {s!r}")
-        return v
-
-    return conv
-
-
-def positive_int(name):
-    def conv(s):
-        try:
-            v = int(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {s!r}")
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be >= 1, got {v}")
-        return v
-
-    return conv
-
-
-def ratios(s):
-    try:
-        rs = [int(x) for x in s.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--ratios must be comma-separated integers >= 2, got {s!r}") from None
-    if not rs or any(r < 2 for r in rs) or len(rs) > 16:
-        raise argparse.ArgumentTypeError(f"--ratios must be 1 to 16 integers >= 2, got {s!r}")
-    return rs
 
 
 def dims(s):

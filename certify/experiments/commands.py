@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 
 import certify
+
+from .._argtypes import positive_float, positive_int, ratios
 
 EXPERIMENT_EPILOG = """\
 examples:
@@ -55,42 +58,6 @@ Exit codes: 0 every task certified, 2 bad grid or usage, 4 some task failed (the
 """
 
 
-def _int_ge(name, lo):
-    def conv(s):
-        try:
-            v = int(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {s!r}") from None
-        if v < lo:
-            raise argparse.ArgumentTypeError(f"{name} must be >= {lo}, got {v}")
-        return v
-
-    return conv
-
-
-def _pos_float(name):
-    def conv(s):
-        try:
-            v = float(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {s!r}") from None
-        if not (0 < v < float("inf")):
-            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {s!r}")
-        return v
-
-    return conv
-
-
-def _ratios(s):
-    try:
-        rs = [int(x) for x in s.split(",")] if s.strip() else []
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--ratios must be comma-separated integers >= 2, got {s!r}") from None
-    if any(r < 2 for r in rs) or len(rs) > 16:
-        raise argparse.ArgumentTypeError(f"--ratios must be 0 to 16 integers >= 2, got {s!r}")
-    return rs
-
-
 def add_parsers(sub) -> None:
     """Add ``experiment`` and ``sweep`` to the sub-parser object of ``certify.cli.build_parser``."""
     ex = sub.add_parser(
@@ -110,17 +77,17 @@ def add_parsers(sub) -> None:
                     help="64: builtin:paper (64-50-50-10 on the 8x8 digits, default); 784: builtin:paper-784 "
                     "(784-50-50-10 on the digits upsampled to 28x28, the paper's size)")
     ex.add_argument("--problem", metavar="PROBLEM", help="run on this problem instead of the --arch one")
-    ex.add_argument("--eta0", type=_pos_float("--eta0"), default=1e-3, help="base step size (default 1e-3)")
-    ex.add_argument("--steps", type=_int_ge("--steps", 1), default=10_000,
+    ex.add_argument("--eta0", type=positive_float("--eta0"), default=1e-3, help="base step size (default 1e-3)")
+    ex.add_argument("--steps", type=positive_int("--steps"), default=10_000,
                     help="steps K of the eta0 run (default 10000: T = 10); the eta0/r run takes r K")
-    ex.add_argument("--ratios", type=_ratios, default=[2, 5, 10, 20], metavar="R1,R2,...",
+    ex.add_argument("--ratios", type=functools.partial(ratios, allow_empty=True), default=[2, 5, 10, 20], metavar="R1,R2,...",
                     help="the r's (default 2,5,10,20, the paper's; '' for the eta0 run alone)")
-    ex.add_argument("--every", type=_int_ge("--every", 1),
+    ex.add_argument("--every", type=positive_int("--every"),
                     help="checkpoint (a point of every curve) every S eta0-iterations (default K/40)")
     ex.add_argument("--check", action="store_true",
                     help="re-verify every certificate with the independent checker (about 2-3x the time)")
     ex.add_argument("--out-dir", help="output folder (default ./certify-paper, ./certify-paper-784 for --arch 784)")
-    ex.add_argument("--max-steps", dest="max_steps", type=_pos_float("--max-steps"), metavar="N",
+    ex.add_argument("--max-steps", dest="max_steps", type=positive_float("--max-steps"), metavar="N",
                     help="refuse runs of more than N GD steps (default 200000, env CERTIFY_MAX_STEPS; the "
                     "eta0/20 run of the default setup has 200000)")
     ex.set_defaults(func=_cmd_experiment)
@@ -141,7 +108,7 @@ def add_parsers(sub) -> None:
     sw.add_argument("--out-dir", help="output folder (default ./sweep-NAME, NAME the grid's)")
     sw.add_argument("--scheduler", metavar="ADDRESS",
                     help="address of an existing Dask scheduler (e.g. tcp://host:8786); default: a new LocalCluster")
-    sw.add_argument("--workers", type=_int_ge("--workers", 1),
+    sw.add_argument("--workers", type=positive_int("--workers"),
                     help="LocalCluster worker processes (default: all cores)")
     sw.add_argument("--dashboard", default=":8787", metavar="[HOST]:PORT",
                     help="LocalCluster dashboard address (default :8787; ':0' for any free port)")
