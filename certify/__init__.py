@@ -28,7 +28,7 @@ from ._converge import ConvergeResult, Outcome, Translation, gf_time_to_eps, lar
 from .conditions import ConditionsReport, check_conditions, format_hypotheses
 from ._curvature import CurvatureScaleRow, curvature_by_scale, curvature_estimate, curvature_profile
 from ._smallstep import SmallStepStudy, concave_gap, gap_against_t, gap_table, required_eta, smallstep_study
-from ._symbolic import derivation_report
+from .symbolic import derivation_report
 from ._enclose import gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_s32
 from ._taylor import FlowEstimate, integrate_gf
 from ._atomic import dumps_json, write_bytes_atomic, write_json_atomic

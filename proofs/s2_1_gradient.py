@@ -36,8 +36,8 @@ denominators); it equals the S2.1 matrices, flattened per S1, exactly.
 
 
 def check(*, grad_formula=None, depths=(1, 2, 3, 4), points: int = 12, seed: int = 21) -> str:
-    """``grad_formula(ctx, j)`` replaces S2.1 (see :class:`certify._symbolic.MatrixContext`)."""
-    from certify._symbolic import (
+    """``grad_formula(ctx, j)`` replaces S2.1 (see :class:`certify.symbolic.MatrixContext`)."""
+    from certify.symbolic import (
         derive_matrix_level, entrywise_reference, random_rational_instance, rational_context, s21_gradient,
     )
 

@@ -65,7 +65,7 @@ def check(*, claimed_degree=None, scale=None, order: int = 6, taylor_cases: int 
     import sympy as sp
 
     from certify._series import gf_taylor
-    from certify._symbolic import entrywise_reference, random_rational_instance
+    from certify.symbolic import entrywise_reference, random_rational_instance
 
     deg = claimed_degree or (lambda N: 2 * N)
     # (i) degrees

@@ -40,7 +40,7 @@ def check(*, invariant=None, grad_formula=None, depths=(2, 3, 4), entrywise: boo
     ``grad_formula(ctx, j)`` replaces S2.1 in (a), (b)."""
     import sympy as sp
 
-    from certify._symbolic import Letters, MatrixContext, entrywise_reference, s21_gradient
+    from certify.symbolic import Letters, MatrixContext, entrywise_reference, s21_gradient
 
     Q = invariant or _default_invariant
     gradf = grad_formula or s21_gradient

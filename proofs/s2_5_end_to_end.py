@@ -71,7 +71,7 @@ def check(*, exponents=None, depths_symbolic=(2, 3, 4), exact_depths=(3, 4), see
     import sympy as sp
     from sympy import kronecker_product
 
-    from certify._symbolic import Letters, MatrixContext, entrywise_reference, s21_gradient
+    from certify.symbolic import Letters, MatrixContext, entrywise_reference, s21_gradient
 
     expo = exponents or _default_exponents
 

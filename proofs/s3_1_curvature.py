@@ -34,7 +34,7 @@ Tightness: N = 2, W_1 = W_2 = 0: Hf[D,D] = 2 <G, D_2 D_1>; with D_2 = u e^T, D_1
 singular vectors of G, ||e|| = 1) and D scaled by 1/sqrt 2 this is -||G||_2 for the sign flipped, while
 C = [[0,1],[1,0]] gives bound ||G||_2.
 Check: on random small rational/dyadic instances (depth 2..4, widths <= 3, both losses) the exact
-Hessian is the Hessian of sympy's scalar loss (certify._symbolic, exact rationals), its eigenvalues and
+Hessian is the Hessian of sympy's scalar loss (certify.symbolic, exact rationals), its eigenvalues and
 the spectral norms are computed at 50 digits (mpmath), and -lambda_min <= bound is confirmed.  Not
 vacuous: at the tight instances the ratio -lambda_min / bound is 1 (to 40 digits), and most random
 instances have negative curvature.
@@ -50,7 +50,7 @@ def check(*, bound_scale=1, c_entry=None, instances: int = 30, seed: int = 31) -
     is ``||W_{b:a}||_2``)."""
     import mpmath
 
-    from certify._symbolic import entrywise_reference, random_rational_instance
+    from certify.symbolic import entrywise_reference, random_rational_instance
 
     centry = c_entry or _c_entry_default
     rng = random.Random(seed)

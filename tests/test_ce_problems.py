@@ -465,7 +465,7 @@ def test_loss_data_bounds_refuse_instead_of_the_whitened_answer():
 @pytest.mark.parametrize("loss", ["cross_entropy", "logistic"])
 def test_sympy_derivatives_of_the_loss_match_the_formulas(loss):
     """S1's grad l and Hl[E,E] (the kernels' formulas) from sympy.diff of the definition."""
-    from certify._symbolic_ce import derive_loss
+    from certify.symbolic.cross_entropy import derive_loss
 
     d = derive_loss(loss)
     assert d.grad_ok and d.hess_ok
@@ -474,7 +474,7 @@ def test_sympy_derivatives_of_the_loss_match_the_formulas(loss):
 def test_sympy_check_rejects_wrong_formulas():
     import sympy as sp
 
-    from certify._symbolic_ce import ce_formulas, derive_loss, logistic_formulas
+    from certify.symbolic.cross_entropy import ce_formulas, derive_loss, logistic_formulas
 
     def ce_without_s(W, E, X, Y):  # (P - Y) X^T / m: right only for columns summing to 1
         _, H = ce_formulas(W, E, X, Y)
@@ -496,7 +496,7 @@ def test_sympy_check_rejects_wrong_formulas():
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "logistic"])
 def test_sympy_gradient_and_hvp_match_the_implementation(loss):
-    from certify._symbolic_ce import IMPL_TOL, implementation_check
+    from certify.symbolic.cross_entropy import IMPL_TOL, implementation_check
 
     for N in (1, 2):
         g, h = implementation_check(N, loss, seed=N)

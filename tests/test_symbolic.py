@@ -1,4 +1,4 @@
-"""certify._symbolic: the sympy derivations (matrix level, ``certify derive``) and the exact entrywise
+"""certify.symbolic: the sympy derivations (matrix level, ``certify derive``) and the exact entrywise
 reference, against which the numeric kernels of certify._derivatives are compared."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 
 from certify import Objective
 from certify._problem import problem_from_dict
-from certify._symbolic import (
+from certify.symbolic import (
     derivation_report, derive_matrix_level, entrywise_reference, s21_gradient,
 )
 from certify.cli import main

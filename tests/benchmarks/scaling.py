@@ -190,7 +190,7 @@ def bench_symbolic(quick):
 
     import sympy
 
-    from certify._symbolic import EntrywiseReference, derivation_report  # no public name
+    from certify.symbolic import EntrywiseReference, derivation_report
 
     n_entry, repeat = (6, 2) if quick else (8, 3)  # entrywise; the matrix level is cheap: 2 more
     derivation_report(1, "whitened")  # untimed: one-time costs (sympy's printers, first use)

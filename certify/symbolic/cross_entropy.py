@@ -1,7 +1,7 @@
 """Symbolic check of the cross-entropy and logistic derivatives with sympy (SPEC S1, S2.1,
 S2.2; issue 12), for ``certify derive`` on these losses.
 
-These losses are not polynomials, so the matrix-level route of :mod:`certify._symbolic` (traces
+These losses are not polynomials, so the matrix-level route of :mod:`certify.symbolic.matrix` (traces
 of noncommutative words) does not apply.  Two entrywise checks at small sizes instead:
 
 1. **The loss level.**  ``W`` (``d_N x d_0``), ``X`` and ``Y`` are matrices of scalar symbols
@@ -33,7 +33,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-LOSSES = ("cross_entropy", "logistic")
+from .base import TRANSCENDENTAL
+
+LOSSES = TRANSCENDENTAL
 #: the loss-level check's sizes (d_N, d_0, m); logistic has d_N = 1
 SIZES = {"cross_entropy": (3, 2, 2), "logistic": (1, 2, 2)}
 #: agreement required between sympy's derivatives and the float64 implementation
@@ -161,8 +163,8 @@ def implementation_check(N: int, loss: str, *, seed: int = 0) -> tuple[float, fl
     """Route 2: max relative differences ``(grad, hvp)`` between sympy's derivatives of
     ``f(theta) = l(W_{N:1})`` and :class:`certify.Objective` (float64) at a random dyadic point;
     widths ``d_0 = 2``, hidden 2, ``d_N = 3`` (cross-entropy) or 1 (logistic), ``m = 2``."""
-    from ._derivatives import Objective
-    from ._problem import flatten, problem_from_dict
+    from .._derivatives import Objective
+    from .._problem import flatten, problem_from_dict
 
     rng = np.random.default_rng(seed)
     d_out, m = (3 if loss == "cross_entropy" else 1), 2
@@ -203,39 +205,3 @@ def implementation_check(N: int, loss: str, *, seed: int = 0) -> tuple[float, fl
     obj = Objective(prob)
     rel = lambda a, b: float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))  # noqa: E731
     return rel(obj.grad(theta0), grad), rel(obj.hvp(theta0, v), hvp)
-
-
-def derivation_report(N: int, loss: str, latex: bool = False) -> str:
-    """The text of ``certify derive`` for the cross-entropy and logistic losses."""
-    d = derive_loss(loss)
-    n_impl = min(N, IMPL_MAX_DEPTH)
-    g_err, h_err = implementation_check(n_impl, loss)
-    fmt = sp.latex if latex else sp.sstr
-    text = (lambda t: f"% {t}") if latex else (lambda t: t)
-    show = (lambda label, e: f"\\[ {label} = {fmt(e)} \\]") if latex else (lambda label, e: f"  {label} = {fmt(e)}")
-    d_out, d_in, m = d.sizes
-    title = f"certify derive: depth N = {N}, {loss} loss (SPEC S1, S2.1, S2.2)"
-    lines = [text(title)] + ([] if latex else ["=" * len(title)])
-    if loss == "cross_entropy":
-        lines.append(text(f"Loss (S1) -(1/m) sum_i sum_c Y_ci log softmax(W x_i)_c at d_N = {d_out}, d_0 = {d_in}, "
-                          f"m = {m}, W, X, Y symbols (Y any nonnegative matrix, s_i = sum_c Y_ci):"))
-        glabel, hlabel = "(P diag(s) - Y) X^T / m", "(1/m) sum_i s_i (sum_c p_ci v_ci^2 - (sum_c p_ci v_ci)^2), v = E x_i"
-    else:
-        lines.append(text(f"Loss (S1) (1/m) sum_i log(1 + exp(-y_i W x_i)) at d_0 = {d_in}, m = {m}, labels +1, -1:"))
-        glabel, hlabel = "-(1/m) sum_i y_i sigma(t_i) x_i^T", "(1/m) sum_i sigma(t_i)(1 - sigma(t_i)) (E x_i)^2"
-    lines.append(show("l", d.value))
-    lines.append(text(f"grad l by sympy.diff against {glabel} (exp(z) as positive symbols, sympy.cancel):"))
-    lines.append(show("differences", sp.Matrix(d_out, d_in, d.grad_difference)))
-    lines.append(text("  => grad l holds" if d.grad_ok else "  => MISMATCH: grad l does not follow"))
-    lines.append(text(f"Hl[E,E] = d^2/dt^2 l(W + t E) at t = 0 by sympy.diff against {hlabel}:"))
-    lines.append(show("difference", d.hess_difference))
-    lines.append(text("  => Hl[E,E] holds" if d.hess_ok else "  => MISMATCH: Hl[E,E] does not follow"))
-    lines.append(text("S2.1 and S2.2 are the chain rule through W_{N:1}: they hold with this G = grad l(W) and Hl."))
-    ok = g_err <= IMPL_TOL and h_err <= IMPL_TOL
-    lines.append(text(f"Implementation at depth {n_impl}" + (f" (at most {IMPL_MAX_DEPTH}: sympy's expansion of "
-                      "W_N ... W_1 grows fast)" if n_impl < N else "") + " (widths 2, m = 2, a random dyadic point): "
-                      "sympy's gradient and "
-                      f"Hessian-vector product of f(theta) = l(W_N ... W_1) against certify.Objective (float64 "
-                      f"estimates): max relative differences {g_err:.2g} (gradient), {h_err:.2g} (hvp)"
-                      + (" => agree" if ok else " => MISMATCH")))
-    return "\n".join(lines) + "\n"
