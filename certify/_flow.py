@@ -393,14 +393,21 @@ def _gronwall_tube(model, center, motion, delta, h, e0):
     return None
 
 
-def center_norms(model, W0_balls):
-    """``(BaseNorms, ||G(c)||_2 upper)`` at the center balls (S3.1 at the point)."""
+def center_norms(model, W0_balls, weighted: bool = True):
+    """``(BaseNorms, ||G(c)||_2 upper)`` at the center balls (S3.1 at the point);
+    ``weighted``: with S3.1-G's weighted products ``||Z^T G Z^T||_2`` at the center."""
     from flint import arb
 
     from ._s31 import base_at_point
 
     base, E2E = base_at_point(W0_balls, spectral_upper)
-    return base, arb(spectral_upper(model.g0(E2E)))
+    G = model.g0(E2E)
+    g_c = arb(spectral_upper(G))
+    if weighted and model.N > 1:
+        from ._s31 import BaseNorms
+
+        base = BaseNorms(base.N, base.sigma, base.uvec, None, g_c).with_g_weights(W0_balls, G, spectral_upper)
+    return base, g_c
 
 
 def _hpow(h: Fraction, q: int) -> np.ndarray:
@@ -696,7 +703,7 @@ def _s31_on_tube(model: _Model, W0, r: Sequence[float]) -> float:
     from ._s31 import Tube, arb_prec, mu_upper
 
     with arb_prec():
-        base, g_c = center_norms(model, W0)
+        base, g_c = center_norms(model, W0, weighted=False)  # S3.1 itself (s31_vs_s32 compares it)
         return mu_upper(Tube(base, r), g_c, model.sxx_2 if model.square else 1.0)
 
 

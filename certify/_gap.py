@@ -193,12 +193,14 @@ class _Ref:
     step_max: list = field(default_factory=list)
     r_block: float = 0.0
     u_norm2: list | None = None  # with a data split: ||W_{b:1} u||_2 upper, b = 1..N-1
+    gw: dict | None = None  # S3.1-G: (i, j) 1-based -> upper of ||W_{N:j+1}^T G W_{i-1:1}^T||_2
 
     def to_json(self):
         return {
             "k": self.k, "layer_norm2": self.n,
             "prod_norm2": [[b, a, v] for (b, a), v in sorted(self.pi.items())], "G_norm2": self.g,
             **({} if self.u_norm2 is None else {"u_norm2": self.u_norm2}),
+            **({} if self.gw is None else {"gw_norm2": [[i, j, v] for (i, j), v in sorted(self.gw.items())]}),
             "drift_max": self.drift_max, "step_max": self.step_max, "r_block": self.r_block,
         }
 
@@ -209,7 +211,7 @@ def _make_ref(k, Ws, problem, ctx, split=None) -> _Ref:
     data split (S3.4-data) also ``||W_{b:1} u||_2`` for ``b < N``."""
     from flint import arb
 
-    from ._s31 import BaseNorms, base_at_point
+    from ._s31 import BaseNorms, base_at_point, weighted_products
 
     N = len(Ws)
     with ctx:
@@ -221,6 +223,7 @@ def _make_ref(k, Ws, problem, ctx, split=None) -> _Ref:
         else:
             G = E2E - ctx.matrix(np.asarray(problem.loss.target, dtype=np.float64))
         g = claim_up(spectral_upper(G))
+        gw = {ij: claim_up(spectral_upper(M)) for ij, M in weighted_products(B, G).items()}
         un = None
         if split is not None:
             M, un = ctx.matrix(split.u.reshape(-1, 1)), []
@@ -231,8 +234,9 @@ def _make_ref(k, Ws, problem, ctx, split=None) -> _Ref:
     pi = {ba: hi(v) for ba, v in base.sigma.items() if ba[0] != ba[1]}
     # the claimed floats are the bounds (exact in arb)
     base = BaseNorms(N, {ba: arb(n[ba[0] - 1]) if ba[0] == ba[1] else arb(pi[ba]) for ba in base.sigma},
-                     None if un is None else {b: arb(v) for b, v in enumerate(un, start=1)})
-    return _Ref(k, [W.copy() for W in Ws], n, pi, g, base, u_norm2=un)
+                     None if un is None else {b: arb(v) for b, v in enumerate(un, start=1)},
+                     {ij: arb(v) for ij, v in gw.items()} if gw else None, arb(g) if gw else None)
+    return _Ref(k, [W.copy() for W in Ws], n, pi, g, base, u_norm2=un, gw=gw or None)
 
 
 make_ref = _make_ref  # public name for the conditions family (certify.conditions.trajectory)
@@ -276,13 +280,12 @@ def _segment_tube(moved, x, g_ref: float, gdiffs: np.ndarray, s_G: float, split=
 
     with arb_prec():
         tube = Tube(moved, x)
-        c = hi(tube.g_tube(g_ref, s_G))
-        lam = hi(tube.lamC)
+        m0, lam = (hi(v) for v in tube.mu_affine(g_ref, s_G))  # mu(g_ref + t) <= m0 + t lam (S3.1-G)
         sa2 = hi(tube.gauss_newton(s_G, split))  # s_G a2 (S3.1), data-weighted with a split (S3.4-data)
     if tube.N == 1:
         mu = np.zeros_like(gdiffs)
     else:
-        mu = up((c + gdiffs) * lam, 3)
+        mu = up(m0 + gdiffs * lam, 2)
     beta = up(sa2 + mu, 1)
     return mu, beta
 

@@ -90,11 +90,38 @@ class BaseNorms:
     """``sigma[(b, a)]`` (arb upper bounds) for every ``1 <= a <= b <= N``
     except ``(N, 1)`` unless given; see the module docstring.  ``uvec[b]``
     (optional, ``1 <= b < N``): ``>= ||Y_{b:1} u||`` for a :class:`DataSplit`'s
-    ``u``, widened by :meth:`moved` exactly as ``sigma[(b, 1)]``."""
+    ``u``, widened by :meth:`moved` exactly as ``sigma[(b, 1)]``.
+
+    G-weighted products (S3.1-G, optional, from :meth:`with_g_weights`):
+    ``gw[(i, j)] >= ||Y_{N:j+1}^T G Y_{i-1:1}^T||_2`` at the base set's
+    *origin* ``y_0`` (the point before any motion), ``g0 >= ||G(y_0)||_2``
+    and ``sigma0`` the origin's own ``sigma``; :meth:`moved` keeps them."""
 
     N: int
     sigma: dict
     uvec: dict | None = None
+    gw: dict | None = None
+    g0: object = None
+    sigma0: dict | None = None
+
+    def origin_sigma(self) -> dict:
+        """The norms at the origin (``sigma`` itself unless the base has moved)."""
+        return self.sigma if self.sigma0 is None else self.sigma0
+
+    def with_g_weights(self, balls, G, spectral) -> "BaseNorms":
+        """The same base with S3.1-G's weighted products at the origin: ``balls``
+        the origin's layer ball matrices (0-based), ``G`` a ball of ``G(y_0)``,
+        ``spectral(M)`` a rigorous upper bound of ``sup ||X||_2`` over a ball.
+        Every pair ``1 <= i < j <= N`` except ``(1, N)`` (whose weighted product
+        is ``G`` itself, no sharper than ``g0``)."""
+        from flint import arb
+
+        N = self.N
+        gw = {}
+        for (i, j), M in weighted_products(balls, G).items():
+            gw[(i, j)] = arb(spectral(M))
+        return BaseNorms(N, self.sigma, self.uvec, gw, arb(spectral(G)) if self.g0 is None else self.g0,
+                         self.origin_sigma())
 
     def moved(self, layer_motion, product_motion: dict | None = None) -> "BaseNorms":
         """The bounds over the set swept by motions from the base: layer ``l``
@@ -120,7 +147,28 @@ class BaseNorms:
         uvec = None
         if self.uvec is not None:  # ||Y(s) u|| <= ||Y(0) u|| + ||Y(s) - Y(0)||_2 (||u|| <= 1)
             uvec = {b: v + (out[(b, 1)] - self.sigma[(b, 1)]) for b, v in self.uvec.items()}
-        return BaseNorms(N, out, uvec)
+        return BaseNorms(N, out, uvec, self.gw, self.g0, self.origin_sigma() if self.gw is not None else None)
+
+
+def weighted_products(balls, G) -> dict:
+    """S3.1-G's matrices ``P_ij = Y_{N:j+1}^T G Y_{i-1:1}^T`` (1-based, ``i < j``,
+    empty products identities) for every pair but ``(1, N)``, from the layer
+    balls (0-based) and a ball of ``G``: the suffix ``Y_{N:j+1}^T G`` is built
+    once per ``j`` and multiplied by the prefix products ``Y_{i-1:1}^T``."""
+    N = len(balls)
+    pre = [None]  # pre[i-1] = Y_{i-1:1} (None: identity)
+    for l in range(N - 1):
+        pre.append(balls[l] if pre[-1] is None else balls[l] @ pre[-1])
+    out = {}
+    left = G  # Y_{N:j+1}^T G for j = N
+    for j in range(N, 1, -1):
+        if j < N:
+            left = balls[j].T @ left
+        for i in range(1, j):
+            if (i, j) == (1, N):
+                continue
+            out[(i, j)] = left if pre[i - 1] is None else left @ pre[i - 1].T
+    return out
 
 
 def base_at_point(balls, spectral) -> tuple[BaseNorms, object]:
@@ -161,9 +209,12 @@ def lambda_max_upper(C) -> object:
             _, V = np.linalg.eigh(Cmid)
         except np.linalg.LinAlgError:
             return best
-        x = np.abs(V[:, -1])
-        x = x + 1e-3 * max(float(x.max()), 1e-300)
-        if np.all(np.isfinite(x)) and np.all(x > 0):
+        v = np.abs(V[:, -1])
+        # the Perron vector itself (sharpest), and a strictly positive perturbation of it
+        # (for a reducible C whose Perron vector has zeros)
+        for x in (v, v + 1e-3 * max(float(v.max()), 1e-300)):
+            if not (np.all(np.isfinite(x)) and np.all(x > 0)):
+                continue
             cw = arb(0)
             for i in range(N):
                 s = arb(0)
@@ -191,12 +242,16 @@ class Tube:
             hp *= self.nu[l] + self.X[l]
             lp *= self.nu[l]
         self.dE = hp - lp
+        self.C = self.D = None
         if N > 1:
             C = [[arb(0)] * N for _ in range(N)]
             for i in range(1, N + 1):
                 for j in range(i + 1, N + 1):
                     C[i - 1][j - 1] = C[j - 1][i - 1] = self.pn(N, j + 1) * self.pn(j - 1, i + 1) * self.pn(i - 1, 1)
+            self.C = C
             self.lamC = lambda_max_upper(C)
+            if base.gw is not None:
+                self.D = self._weight_gain()
         else:
             self.lamC = arb(0)
         self.a2 = arb(0)
@@ -244,13 +299,48 @@ class Tube:
         """``>= ||G(z)||_2`` on the tube from ``g >= sup ||G||_2`` on the base set."""
         return _arb(g) + _arb(s_G) * self.dE
 
+    def _weight_gain(self):
+        """S3.1-G (proofs/s3_1_g_weighted.py): ``D_ij = min(0, gw_ij - s0_ij) pn(j-1, i+1)``
+        with ``s0_ij = sigma0(N, j+1) g0 sigma0(i-1, 1)``, so that on the tube
+        ``||Z_{N:j+1}^T G Z_{i-1:1}^T||_2 pn(j-1, i+1) <= g_t C_ij + D_ij`` for every
+        ``g_t >= g0 + sup ||G(z) - G(y_0)||_2`` (expand ``A^T G B^T`` around the
+        origin: ``gw_ij + (pn(N, j+1) g_t pn(i-1, 1) - s0_ij)``)."""
+        from flint import arb
+
+        N, base = self.N, self.base
+        s0 = base.origin_sigma()
+        nrm0 = lambda b, a: arb(1) if b < a else s0[(b, a)]
+        D = [[arb(0)] * N for _ in range(N)]
+        for (i, j), w in base.gw.items():
+            d = w - nrm0(N, j + 1) * base.g0 * nrm0(i - 1, 1)
+            if hi(d) < 0:
+                D[i - 1][j - 1] = D[j - 1][i - 1] = d * self.pn(j - 1, i + 1)
+        return D
+
     def mu(self, g, s_G):
-        """``>= max(0, -lambda_min(Hf))`` on the tube (arb)."""
+        """``>= max(0, -lambda_min(Hf))`` on the tube (arb).  With G-weighted
+        products in the base (S3.1-G), ``g - base.g0`` must also bound how far
+        ``G`` moves from the origin over the base set (true of the flow's
+        ``g_c + g_motion`` and of GD's ``g_ref + gdiff``)."""
+        return self.mu_affine(g, s_G)[0]
+
+    def mu_affine(self, g, s_G):
+        """``(m0, lamC)`` with ``mu(g + t) <= m0 + t lamC`` for every ``t >= 0``
+        (arb; ``m0 = mu(g)``): S3.1 is linear in ``g``; S3.1-G's matrix is
+        ``g_t C + D``, and ``lambda_max`` of a sum of symmetric matrices is at
+        most the sum of their ``lambda_max``'s."""
         from flint import arb
 
         if self.N == 1:
-            return arb(0)
-        return self.g_tube(g, s_G) * self.lamC
+            return arb(0), arb(0)
+        g_t = self.g_tube(g, s_G)
+        plain = g_t * self.lamC
+        if self.D is None:
+            return plain, self.lamC
+        N = self.N
+        M = [[g_t * self.C[a][b] + self.D[a][b] for b in range(N)] for a in range(N)]
+        w = lambda_max_upper(M)
+        return (w if hi(w) < hi(plain) else plain), self.lamC
 
     def u_norm(self, b: int):
         """``>= ||Z_{b:1} u||`` on the tube (``1 <= b < N``; needs ``base.uvec``):

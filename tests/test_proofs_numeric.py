@@ -1,4 +1,4 @@
-"""The numeric lemmas behind the certificates (proofs/s3_1_tube.py, proofs/s3_4_data_weighted.py,
+"""The numeric lemmas behind the certificates (proofs/s3_1_g_weighted.py, proofs/s3_1_tube.py, proofs/s3_4_data_weighted.py,
 proofs/s4_3_taylor_model.py, proofs/s4_5_segment.py, proofs/s4_6_rounding.py): each passes, and each
 rejects a deliberately wrong formula."""
 
@@ -7,10 +7,10 @@ import pytest
 from certify import proofs
 from fractions import Fraction
 
-from certify.proofs import s3_1_tube, s3_4_data_weighted, s4_3_taylor_model, s4_5_segment, s4_6_rounding
+from certify.proofs import s3_1_g_weighted, s3_1_tube, s3_4_data_weighted, s4_3_taylor_model, s4_5_segment, s4_6_rounding
 
 
-@pytest.mark.parametrize("mod", [s3_1_tube, s3_4_data_weighted, s4_3_taylor_model, s4_5_segment, s4_6_rounding],
+@pytest.mark.parametrize("mod", [s3_1_g_weighted, s3_1_tube, s3_4_data_weighted, s4_3_taylor_model, s4_5_segment, s4_6_rounding],
                          ids=lambda m: m.LEMMA)
 def test_lemma_check_passes(mod):
     r = proofs.run(mod)
@@ -22,6 +22,8 @@ def test_lemma_check_passes(mod):
     [
         (s3_1_tube, {"drop_perturbation": True}),   # ||prod(W+E)|| <= ||prod W|| alone is false
         (s3_1_tube, {"exponent_scale": 0.5}),       # wrong root in the power bound
+        (s3_1_g_weighted, {"middle": False}),       # C^G without the middle product's norm
+        (s3_1_g_weighted, {"g_motion": False}),     # the origin's ||G|| in place of g_t on the tube
         (s3_4_data_weighted, {"drop_rest": True}),   # the split without its remainder ||Sxx - c u u^T||
         (s3_4_data_weighted, {"one_layer_only": True}),  # only the first layer's Gauss-Newton term
         (s4_3_taylor_model, {"drop_tail": True}),   # forgetting the truncated orders

@@ -308,9 +308,11 @@ def s31_mu(W0, motion, rho: float, loss, s_G: float) -> float:
             elif a_ == 1:
                 P = (M, Mr)
     Gm, Gr = loss.G_ball(*P)
-    g = arb(A.spec2_up(Gm, Gr)) + arb(g_m)
+    g0 = A.spec2_up(Gm, Gr)
+    g = arb(g0) + arb(g_m)  # g - g0 = g_m bounds G's motion from the center (S3.1-G needs it)
     moved = V.widen(sig, [arb(x) for x in layer_m], prod_m)
-    mu, _ = V.mu_beta(V.tube(moved, [arb(rho)] * N, N), g, s_G, N)
+    gw = (V.weighted_norms(W0, (Gm, Gr), N), g0, sig)  # S3.1-G at the center
+    mu, _ = V.mu_beta(V.tube(moved, [arb(rho)] * N, N, gw=gw), g, s_G, N)
     return mu
 
 

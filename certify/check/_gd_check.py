@@ -143,7 +143,11 @@ def _reference(ref, where: str, Ws, N: int, loss, tally):
     r_block = V.num(ref, "r_block", where)
     sig = {(l + 1, l + 1): arb(n[l]) for l in range(N)}
     sig.update({ba: arb(v) for ba, v in pi.items()})
-    return sig, g, drift_max, step_max, r_block
+    gw = None
+    if "gw_norm2" in ref:  # S3.1-G: the weighted products at the reference
+        w = V.weighted_claims(ref, where, N, V.weighted_norms(Ws, (Gm, Gr), N), tally)
+        gw = (w, g, sig)
+    return sig, g, drift_max, step_max, r_block, gw
 
 
 class _Replay:
@@ -159,6 +163,7 @@ class _Replay:
         self.iterates, self.r_claim, self.e_claim = {}, {0: 0.0}, {0: 0.0}
         self.r_prev, self.e_prev = 0.0, 0.0
         self.dw = None  # (split, moved u-norms) of the current block (S3.4-data)
+        self.gw = None  # S3.1-G data of the current block's reference
 
     def _dw(self) -> dict:
         if self.dw is None:
@@ -173,7 +178,8 @@ class _Replay:
         N, tally = self.N, self.tally
         if not isinstance(ref, dict) or ref.get("k") != k0:
             raise V.Invalid(f"{where}.k: expected {k0}")
-        sig, g, drift_max, step_max, r_block = _reference(ref, where, Ws, N, self.loss, tally)
+        sig, g, drift_max, step_max, r_block, gw = _reference(ref, where, Ws, N, self.loss, tally)
+        self.gw = gw
         split = getattr(self.loss, "split", None)
         if split is None and "u_norm2" in ref:
             raise V.Invalid(f"{where}.u_norm2: claimed without a data_split")
@@ -182,7 +188,7 @@ class _Replay:
         moved = V.widen(sig, [arb(x) for x in drift_max])
         if split is not None:  # S3.4-data: ||Z u|| widened with the product (b, 1)
             self.dw = (split, V.widen_u(sig, moved, _u_norms(ref, where, Ws, N, split[2], tally)))
-        parts_r = V.tube(moved, [arb(r_block)] * N, N, **self._dw())
+        parts_r = V.tube(moved, [arb(r_block)] * N, N, gw=gw, **self._dw())
         its, new_Ws, rounds, steps_l, drifts, gdiffs = V.gd_block(Ws, self.eta, self.loss, N, k1 - k0)
         if any(A.nonfinite(w) for w in new_Ws) or not np.all(np.isfinite(rounds)):
             raise V.Invalid(f"{self.pre}segments[{k0}..{k1 - 1}]: the float GD iterates overflow")
@@ -205,7 +211,7 @@ class _Replay:
             V.truth(f"{where}.r_block (at step {k})", r_block, self.r_prev, tally)
             gdiff = V.num(seg, "gdiff", sw)
             V.truth(f"{sw}.gdiff", gdiff, float(gdiffs[k - k0]), tally)
-            g_k = arb(g) + arb(gdiff)  # >= ||G(theta^_k)||_2
+            g_k = (g, gdiff)  # ||G(theta^_k)||_2 <= g + gdiff; gdiff bounds G's motion from the reference
             self._s45(seg, sw, k, rnd, g_k, parts_r)
             if k < self.s42_end:
                 self._s42(seg, sw, k, rnd, dnorm, g_k, moved, step_max, tubes)
@@ -218,7 +224,7 @@ class _Replay:
         from flint import arb
 
         mu_r, beta_r = V.num(seg, "mu_r", sw), V.num(seg, "beta_r", sw)
-        mu_r_x, beta_r_x = V.mu_beta(parts_r, g_k, self.s_G, self.N)
+        mu_r_x, beta_r_x = V.mu_beta(parts_r, g_k[0], self.s_G, self.N, gdiff=g_k[1])
         V.truth(f"{sw}.mu_r", mu_r, mu_r_x, self.tally)
         V.truth(f"{sw}.beta_r", beta_r, beta_r_x, self.tally)
         H = self.H
@@ -236,8 +242,8 @@ class _Replay:
             raise V.Invalid(f"{sw}: missing the S4.2 claims (s42_end = {self.s42_end})")
         rho = V.num(seg, "rho", sw)
         if rho not in tubes:
-            tubes[rho] = V.tube(moved, [arb(y) + arb(rho) for y in step_max], self.N, **self._dw())
-        mu_x, beta_x = V.mu_beta(tubes[rho], g_k, self.s_G, self.N)
+            tubes[rho] = V.tube(moved, [arb(y) + arb(rho) for y in step_max], self.N, gw=self.gw, **self._dw())
+        mu_x, beta_x = V.mu_beta(tubes[rho], g_k[0], self.s_G, self.N, gdiff=g_k[1])
         mu, beta = V.num(seg, "mu", sw), V.num(seg, "beta", sw)
         V.truth(f"{sw}.mu", mu, mu_x, self.tally)
         V.truth(f"{sw}.beta", beta, beta_x, self.tally)

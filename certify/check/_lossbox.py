@@ -106,5 +106,6 @@ def _beta_on_ball(Ws, Ps, loss, s_G: float, rad: float):
     g = A.spec2_up(GGm, GGr)
     sig = {(l + 1, l + 1): arb(n[l]) for l in range(N)}
     sig.update({ba: arb(v) for ba, v in pi.items()})
-    _, beta = V.mu_beta(V.tube(sig, [arb(rad)] * N, N), g, s_G, N)
+    gw = (V.weighted_norms(Ws, (GGm, GGr), N), g, sig)  # S3.1-G at the center (gap-v2.md section 2)
+    _, beta = V.mu_beta(V.tube(sig, [arb(rad)] * N, N, gw=gw), g, s_G, N)
     return beta

@@ -207,14 +207,57 @@ def widen_u(sig: dict, moved: dict, un: dict) -> dict:
     return {b: v + (moved[(b, 1)] - sig[(b, 1)]) for b, v in un.items()}
 
 
-def tube(sig: dict, x, N: int, *, s_G=None, c=None, s_r=None, un=None):
+def weighted_norms(Ws, G, N: int) -> dict:
+    """S3.1-G (gap-v2.md section 2): ``>= ||W_{N:j+1}^T G W_{i-1:1}^T||_2`` at the
+    float point ``Ws`` for every ``1 <= i < j <= N`` but ``(1, N)``, from the
+    checker's own ball products; ``G = (Gm, Gr)`` its ball of the exact ``G``.
+    Each matrix is multiplied from the ``G`` side (``B^T (A^T G)`` is never formed
+    twice: the order of the products is free, every product is an enclosure)."""
+    Gm, Gr = G
+    out = {}
+    for j in range(2, N + 1):
+        L, Lr = Gm, Gr  # W_{N:j+1}^T G
+        for l in range(N - 1, j - 1, -1):
+            L, Lr = A.mm(Ws[l].T, None, L, Lr)
+        R, Rr = L, Lr  # ... times W_{i-1:1}^T, i = 1, 2, ...
+        for i in range(1, j):
+            if i > 1:
+                R, Rr = A.mm(R, Rr, Ws[i - 2].T, None)
+            if (i, j) != (1, N):
+                out[(i, j)] = A.spec2_up(R, Rr)
+    return out
+
+
+def weighted_claims(ref: dict, where: str, N: int, own: dict, tally) -> dict | None:
+    """The reference's claimed ``gw_norm2`` rows ``[i, j, value]`` (S3.1-G), each
+    against the checker's own bound ``own``; ``None`` when not claimed."""
+    if "gw_norm2" not in ref:
+        return None
+    rows = field(ref, "gw_norm2", where, list)
+    out = {}
+    for m_i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != 3:
+            raise CertificateError(f"{where}.gw_norm2[{m_i}]: expected [i, j, value]")
+        i, j, v = row
+        if (i, j) not in own or (i, j) in out:
+            raise Invalid(f"{where}.gw_norm2[{m_i}]: unexpected pair ({i}, {j})")
+        out[(i, j)] = num({"x": v}, "x", f"{where}.gw_norm2[{m_i}]")
+        truth(f"{where}.gw_norm2[{m_i}][2]", out[(i, j)], own[(i, j)], tally)
+    if set(out) != set(own):
+        raise Invalid(f"{where}.gw_norm2: missing pairs {sorted(set(own) - set(out))}")
+    return out
+
+
+def tube(sig: dict, x, N: int, *, s_G=None, c=None, s_r=None, un=None, gw=None):
     """S3.1 pieces on the points within ``x[l]`` of a base set with norm bounds
     ``sig`` (1-based ``(b, a)``, ``(l, l)`` the layers): ``(lamC, dE, a2, gn)`` with
     ``lamC >= lambda_max(C)`` (float), ``dE = prod(nu + x) - prod nu``,
     ``a2 = sum_j (||Z_{N:j+1}||_2 ||Z_{j-1:1}||_2)^2`` (arb) and, given a data
     split (``c``, ``s_r``, ``un[b] >= ||Z_{b:1} u||`` on the base set), the
     data-weighted Gauss-Newton bound ``gn`` (gap-v2.md section 2, S3.4-data),
-    else ``None``."""
+    else ``None``.  ``gw = (w, g0, sig0)``: S3.1-G's weighted norms ``w[(i, j)]``,
+    ``||G||_2`` and the norms ``sig0`` at the base set's origin; then a sixth
+    part ``(C, D)`` (the matrix is ``g_t C + D``, see :func:`mu_beta`)."""
     from flint import arb
 
     X = [arb(v) if isinstance(v, float) else v for v in x]
@@ -238,12 +281,24 @@ def tube(sig: dict, x, N: int, *, s_G=None, c=None, s_r=None, un=None):
         lo_p *= nu[l]
     dE = up_p - lo_p
     lam = 0.0
+    CD = None
     if N > 1:
         C = [[arb(0)] * N for _ in range(N)]
         for i in range(1, N + 1):
             for j in range(i + 1, N + 1):
                 C[i - 1][j - 1] = C[j - 1][i - 1] = pn(N, j + 1) * pn(j - 1, i + 1) * pn(i - 1, 1)
         lam = lam_upper(C)
+        if gw is not None:
+            # ||A^T G B^T|| <= w + pn(A) g_t pn(B) - s0(A) g0 s0(B) on the tube (expanded around
+            # the origin), times pn(M): the entry is g_t C_ij + D_ij, D_ij = min(0, w - s0 g0 s0) pn(M)
+            w, g0, s0 = gw
+            one = lambda b, a: arb(1) if b < a else arb(s0[(b, a)])
+            D = [[arb(0)] * N for _ in range(N)]
+            for (i, j), v in w.items():
+                d = arb(v) - one(N, j + 1) * arb(g0) * one(i - 1, 1)
+                if A.hi(d) < 0:
+                    D[i - 1][j - 1] = D[j - 1][i - 1] = d * pn(j - 1, i + 1)
+            CD = (C, D, {})  # the last: lambda_max(g_t C + D) by g (one per block, see mu_beta)
     a2 = arb(0)
     for j in range(1, N + 1):
         aj = pn(N, j + 1) * pn(j - 1, 1)
@@ -257,17 +312,33 @@ def tube(sig: dict, x, N: int, *, s_G=None, c=None, s_r=None, un=None):
             v = un[j - 1] + (pn(j - 1, 1) - sig[(j - 1, 1)])  # ||Z_{j-1:1} u|| on the tube
             w, plain = cc * v * v + sr * b2, sG * b2
             gn += pn(N, j + 1) ** 2 * (w if A.hi(w) < A.hi(plain) else plain)
-    return lam, dE, a2, gn
+    return (lam, dE, a2, gn) if CD is None else (lam, dE, a2, gn, CD)
 
 
-def mu_beta(parts, g, s_G: float, N: int) -> tuple[float, float]:
+def mu_beta(parts, g, s_G: float, N: int, gdiff=None) -> tuple[float, float]:
     """``(mu, beta)`` upper floats from :func:`tube` parts and ``g >= ||G||_2`` on
-    the base set: ``mu = (g + s_G dE) lamC`` (0 when N = 1), ``beta = s_G a2 + mu``."""
+    the base set: ``mu = (g + s_G dE) lamC`` (0 when N = 1), ``beta = s_G a2 + mu``.
+    With S3.1-G parts, ``g - g0`` must bound ``G``'s motion from the origin and
+    ``mu = lambda_max(g_t C + D)`` (``g_t = g + s_G dE``), the smaller of the two;
+    ``gdiff`` (a further motion of ``G``, as at a GD iterate of a block) then adds
+    ``gdiff lamC`` (Weyl: ``lambda_max`` is subadditive on symmetric matrices), so
+    that one ``lambda_max`` serves a whole block."""
     from flint import arb
 
-    lam, dE, a2, gn = parts
+    lam, dE, a2, gn = parts[:4]
     hl = arb(s_G) * a2 if gn is None else gn  # the Hl part: S3.1, or data-weighted (S3.4-data)
     if N == 1:  # f is convex
         return 0.0, A.hi(hl)
-    mu = (arb(g) + arb(s_G) * dE) * arb(lam)
+    g_t = arb(g) + arb(s_G) * dE
+    mu = g_t * arb(lam)
+    if len(parts) > 4:
+        C, D, memo = parts[4]
+        key = (A.lo(g_t), A.hi(g_t))
+        if key not in memo:
+            memo[key] = arb(lam_upper([[g_t * C[a][b] + D[a][b] for b in range(N)] for a in range(N)]))
+        w = memo[key]
+        if A.hi(w) < A.hi(mu):
+            mu = w
+    if gdiff is not None:
+        mu = mu + arb(gdiff) * arb(lam)
     return A.hi(mu), A.hi(hl + mu)

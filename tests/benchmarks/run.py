@@ -179,7 +179,7 @@ def curvature_integrals(prob, T, lanczos_every=4):
     return enc, i_mu, i_s31, i_true
 
 
-def bench_paper(name="builtin:paper", eta=1e-3, K=10_000, lanczos=True):
+def bench_paper(name="builtin:paper", eta=1e-3, K=10_000, lanczos=True, ratio_target="1.0001"):
     """The paper's setup (PAPER.md section 5) at its horizon: certified gap vs
     plain float64 GD with sufficient statistics (same K, same run), tightness,
     checker cost, and the curvature the certificate charges."""
@@ -200,7 +200,7 @@ def bench_paper(name="builtin:paper", eta=1e-3, K=10_000, lanczos=True):
         (f"{name} ({prob.n_params} params), eta={eta:g}, K={K} (T={eta * K:g})", f"{t_cert:.2f} s",
          f"plain GD {t_gd:.2f} s"),
         ("  certificate time / plain GD time", f"{t_cert / t_gd:.2f}", "target <= 3"),
-        ("  max gap_upper / gap_lower", f"{tight:.7f}", "target <= 1.0001"),
+        ("  max gap_upper / gap_lower", f"{tight:.7f}", f"target <= {ratio_target}"),
         ("  check time / produce time", f"{t_chk / t_cert:.2f}", f"valid={rep.valid}; target <= 2"),
         ("  radii at T: GD ball r_K, GF ball", f"{last.r:.2e}, {last.gf_radius:.2e}", f"gap {last.gap_lower:.4e}"),
         ("  GD side: int eta mu_r (S4.5 growth exponent)", f"{gd_int:.2f}", ""),
@@ -300,7 +300,7 @@ def main():
     if args.distance:
         rows += bench_paper_distance("builtin:paper", 1e-3, K)
     if args.p784:
-        rows += bench_paper("builtin:paper-784", 1e-3, K, lanczos=False)
+        rows += bench_paper("builtin:paper-784", 1e-3, K, lanczos=False, ratio_target="1.001")
     rows += bench_closed_forms()
     if args.paper_only:
         return _print(rows)

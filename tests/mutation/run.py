@@ -246,6 +246,21 @@ MUTATIONS = [
     M("dw-check-unit-norm-skipped", "certify/check/_gd_check.py",
       r"if sum\(Fraction\(float\(x\)\) \*\* 2 for x in u\) > 1:", "if False:",
       ["tests/test_data_split.py"], "check skipped"),
+    # ---- S3.1-G: G-weighted products (producer and checker) ---------------------------------
+    M("s31g-g-motion-dropped", "certify/_s31.py",
+      r"M = \[\[g_t \* self\.C\[a\]\[b\] \+ self\.D\[a\]\[b\]",
+      "M = [[self.base.g0 * self.C[a][b] + self.D[a][b]", ["tests/test_s31_weighted.py"], "dropped term"),
+    M("s31g-origin-not-subtracted", "certify/_s31.py",
+      r"d = w - nrm0\(N, j \+ 1\) \* base\.g0 \* nrm0\(i - 1, 1\)", "d = w - 2 * nrm0(N, j + 1) * base.g0 * nrm0(i - 1, 1)",
+      ["tests/test_s31_weighted.py"], "wrong constant"),
+    M("s31g-product-drops-prefix", "certify/_s31.py",
+      r"out\[\(i, j\)\] = left if pre\[i - 1\] is None else left @ pre\[i - 1\]\.T", "out[(i, j)] = left",
+      ["tests/test_s31_weighted.py"], "wrong formula"),
+    M("s31g-check-gdiff-dropped", "certify/check/_verify.py",
+      r"mu = mu \+ arb\(gdiff\) \* arb\(lam\)", "mu = mu", ["tests/test_s31_weighted.py"], "dropped term"),
+    M("s31g-check-claims-unchecked", "certify/check/_verify.py",
+      r"truth\(f\"\{where\}\.gw_norm2\[\{m_i\}\]\[2\]\", out\[\(i, j\)\], own\[\(i, j\)\], tally\)", "pass",
+      ["tests/test_s31_weighted.py"], "check skipped"),
 ]
 
 
