@@ -21,6 +21,19 @@ def mpf_q(x) -> mpmath.mpf:
     return mpmath.mpf(x)
 
 
+def mp_mat(A) -> mpmath.matrix:
+    """A nested list / array of exact numbers as an mpmath matrix (each entry by :func:`mpf_q`)."""
+    return mpmath.matrix([[mpf_q(x) for x in row] for row in A])
+
+
+def mp_spec(M) -> mpmath.mpf:
+    """``||M||_2`` at the working precision (largest eigenvalue of ``M^T M``; 0 for an empty matrix)."""
+    if M.rows == 0 or M.cols == 0:
+        return mpmath.mpf(0)
+    ev = mpmath.eigsy(M.T * M, eigvals_only=True)
+    return mpmath.sqrt(max(max(ev), 0))
+
+
 def dyadic_spec(rng: random.Random, d: list, square: bool = False, m=2) -> dict:
     """A problem with widths ``d``: the weights first, then the target (whitened)
     or ``X``, ``Y`` with ``m`` samples (square loss), all drawn from ``rng``;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from . import ProofFailure
-from ._instances import mpf_q
+from ._instances import mp_mat, mp_spec
 
 LEMMA = "S3.1"
 TITLE = "Deep-linear curvature bound: lambda_min(Hf) >= -||G||_2 lambda_max(C)"
@@ -76,16 +76,7 @@ def check(*, bound_scale=1, c_entry=None, instances: int = 30, seed: int = 31) -
     negative = 0
     with mpmath.workdps(50):
         eps = mpmath.mpf(10) ** -40
-        mp = mpf_q
-
-        def mat(A):
-            return mpmath.matrix([[mp(x) for x in row] for row in A])
-
-        def spec(M):
-            if M.rows == 0 or M.cols == 0:
-                return mpmath.mpf(0)
-            ev = mpmath.eigsy(M.T * M, eigvals_only=True)
-            return mpmath.sqrt(max(max(ev), 0))
+        mat, spec = mp_mat, mp_spec
 
         for label, dims, kind, Ws, data in cases:
             N = len(dims) - 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from . import ProofFailure
-from ._instances import mpf_q
+from ._instances import mp_mat, mp_spec
 
 LEMMA = "S3.1-G"
 TITLE = "G-weighted curvature bound: lambda_min(Hf) >= -lambda_max(C^G), C^G_ij = ||A_j^T G B_i^T||_2 ||M_ij||_2"
@@ -56,15 +56,7 @@ def check(*, middle: bool = True, g_motion: bool = True, instances: int = 24, se
     rng = random.Random(seed)
     with mpmath.workdps(50):
         eps = mpmath.mpf(10) ** -40
-
-        def mat(A):
-            return mpmath.matrix([[mpf_q(x) for x in row] for row in A])
-
-        def spec(M):
-            if M.rows == 0 or M.cols == 0:
-                return mpmath.mpf(0)
-            ev = mpmath.eigsy(M.T * M, eigvals_only=True)
-            return mpmath.sqrt(max(max(ev), 0))
+        mat, spec = mp_mat, mp_spec
 
         def lam_max(C):
             return max(mpmath.eigsy(C, eigvals_only=True))
