@@ -74,12 +74,7 @@ def check(*, middle: bool = True, g_motion: bool = True, instances: int = 24, se
             Wm = [mat(W) for W in Ws]
 
             def prod(b, a, Wm=Wm, dims=dims):
-                if b < a:
-                    return mpmath.eye(dims[a - 1])
-                M = Wm[a - 1]
-                for l in range(a + 1, b + 1):
-                    M = Wm[l - 1] * M
-                return M
+                return _partial_product(Wm, dims, b, a)
 
             def grad_l(E2E, kind=kind, data=data):
                 if kind == "whitened":
@@ -113,6 +108,18 @@ def check(*, middle: bool = True, g_motion: bool = True, instances: int = 24, se
         raise ProofFailure(f"vacuous: C^G below ||G|| C on only {strict}/{instances} instances")
     return (f"{instances} instances (depth 3-4): -lambda_min / lambda_max(C^G) <= {mpmath.nstr(worst, 4)}, "
             f"C^G strictly sharper than S3.1 on {strict}; tube expansion on {tube_checked} perturbed points")
+
+
+def _partial_product(Ms, dims, b: int, a: int):
+    """``M_b ... M_a`` (1-based, inclusive) of mpmath matrices; the identity of size ``d_{a-1}`` when ``b < a``."""
+    import mpmath
+
+    if b < a:
+        return mpmath.eye(dims[a - 1])
+    M = Ms[a - 1]
+    for l in range(a + 1, b + 1):
+        M = Ms[l - 1] * M
+    return M
 
 
 def _tube_case(rng, N, dims, Wm, prod, grad_l, kind, data, spec, mat, g_motion, eps) -> int:
@@ -151,13 +158,8 @@ def _tube_case(rng, N, dims, Wm, prod, grad_l, kind, data, spec, mat, g_motion, 
             E *= x[l] * rng.uniform(0.5, 1) / mpmath.norm(E)  # Frobenius
             Z.append(W + E)
 
-        def zprod(b, a):
-            if b < a:
-                return mpmath.eye(dims[a - 1])
-            M = Z[a - 1]
-            for l in range(a + 1, b + 1):
-                M = Z[l - 1] * M
-            return M
+        def zprod(b, a, Z=Z):
+            return _partial_product(Z, dims, b, a)
 
         Gz = grad_l(zprod(N, 1))
         for i in range(1, N + 1):
