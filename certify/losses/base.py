@@ -26,6 +26,7 @@ Rules for implementers (the public methods do the bookkeeping, then call the ``_
 5. *Constants* (rigorous float upper bounds, valid for every ``W``):
    ``hessian_bound()`` = ``c`` with ``0 <= Hl(W)[E,E] <= c ||E X||_F^2 / m``;
    ``hessian_norm_upper()`` >= ``sup_W ||Hl(W)||_2`` (``c ||X||_2^2 / m``);
+   ``gradient_lipschitz_2()`` >= the spectral Lipschitz constant of ``grad l`` (S3.1's ``s_G``);
    ``hessian_lipschitz()`` >= a Lipschitz constant of ``W -> Hl(W)`` in the operator norm
    induced by the Frobenius norm.  Each cites its proof module in ``lemmas``.
 """
@@ -267,6 +268,23 @@ class Loss:
 
         s = _spectral_upper(F64Mat(self.X))
         return float(np.nextafter(up(self.hessian_bound() * s * s, 2) / self.m, np.inf))
+
+    def gradient_lipschitz_2(self) -> float:
+        """A rigorous upper bound ``s_G`` of ``sup ||grad l(W + E) - grad l(W)||_2 / ||E||_2`` (spectral
+        norms; lemma ``S2.2-ce-lip``, ``proofs/ce_gradient_lipschitz.py``):
+        ``c ||X||_2 min(||X||_F, sqrt(min(d_0, d_N)) ||X||_2) / m`` with ``c`` = :meth:`hessian_bound`.
+        It is also ``>= sup ||Hl||_2`` (:meth:`hessian_norm_upper`), the part ``||Sxx||_2`` plays for
+        the square loss in S3.1 (gap-v2.md section 8)."""
+        from .._claims import fro_up, up
+        from ..arith._float64 import F64Mat
+
+        s = _spectral_upper(F64Mat(self.X))
+        f = fro_up(self.X)
+        k = min(self.d_in, self.d_out)
+        r = math.isqrt(k)
+        rk = float(r) if r * r == k else float(np.nextafter(math.sqrt(k), np.inf))  # >= sqrt(k)
+        w = min(f, up(rk * s, 1))
+        return float(np.nextafter(up(self.hessian_bound() * s * w, 2) / self.m, np.inf))
 
     def data_cubic_moment_upper(self) -> float:
         """A rigorous upper bound of ``K_X = min(mean_i ||x_i||^3, max_i ||x_i|| ||X||_2^2 / m)``
