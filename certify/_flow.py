@@ -144,7 +144,13 @@ class _Model:
         self.N = problem.depth
         loss = problem.loss
         self.square = isinstance(loss, SquareLoss)
-        if self.square:
+        self.kernel = loss.kernel if loss.is_kernel else None  # cross-entropy, logistic (section 8)
+        if self.kernel is not None:
+            from ._lossdata import data_bounds
+
+            self.s_G = data_bounds(problem)[0]  # spectral Lipschitz constant of grad l, claimed
+            self.s_F = loss.constants[1]  # >= sup ||Hl||_2: Frobenius Lipschitz constant of grad l
+        elif self.square:
             Sxx, Syx, _ = loss.exact_stats
             self.Sxx = ctx.matrix(fmpq_to_fractions(Sxx))
             self.Syx = ctx.matrix(fmpq_to_fractions(Syx))
@@ -158,12 +164,17 @@ class _Model:
 
             self.e_sxx, self.e_syx = stat_errors(problem)
             self.n_sxx = fro_up(fs[0])
+            self.s_G = self.sxx_2
         else:
             self.Phi = ctx.matrix(np.asarray(loss.target, dtype=np.float64))
             self.Phi_approx = np.asarray(loss.target, dtype=np.float64)
+            self.s_G = 1.0
 
     # ball versions (rigorous)
     def g0(self, P):
+        """A ball containing ``grad l`` at every point of the ball ``P``."""
+        if self.kernel is not None:
+            return self.kernel.enclose_gradient(P.mid(), P.r)
         return P @ self.Sxx - self.Syx if self.square else P - self.Phi
 
     def glin(self, P):
@@ -231,6 +242,9 @@ def enclose_flow(
     from . import _limits
 
     problem.loss.require_certified("GF enclosure")
+    if problem.loss.is_kernel and backend != "float64":
+        raise UsageError(f"the {backend} backend for the {problem.loss.kind} loss is not implemented yet "
+                         "(issue 12): use --backend float64")
 
     t_end = _to_fraction(t_end, "t_end")
     if t_end <= 0:
@@ -380,8 +394,7 @@ def _gronwall_tube(model, center, motion, delta, h, e0):
         for _ in range(6):
             # + 2^-500: underflow-level differences between two rigorous implementations
             # (spectral bounds of exactly zero layers ~ sqrt of an underflow allowance) never matter
-            mu = claim_up(mu_upper(Tube(moved, [rho] * model.N), g_sup, model.sxx_2 if model.square else 1.0)
-                          + 2.0**-500)
+            mu = claim_up(mu_upper(Tube(moved, [rho] * model.N), g_sup, model.s_G) + 2.0**-500)
             if not math.isfinite(mu):
                 return None
             e1 = claim_up(gronwall_update(e0, mu, delta, h))
@@ -511,6 +524,11 @@ def _prod_err(nA, EA, nB, EB, k, q, out_size):
     return _up(t + uf, 4)
 
 
+#: kernel losses: the G Taylor model's remainder is kept below this many units ``u (1 + ||G_0||_F)``
+KERNEL_REMAINDER_UNITS = 8.0
+KERNEL_MAX_HALVINGS = 6
+
+
 class _FloatStep:
     """One step of the float64 fast path: the candidate's own float series is
     reused, with norm-wise a-priori bounds of its rounding errors (S4.6)
@@ -519,7 +537,11 @@ class _FloatStep:
     def __init__(self, model: _Model, centers, p: int):
         self.model, self.p = model, p
         self.W0 = [c.mid() for c in centers]
-        if model.square:
+        if model.kernel is not None:
+            from .losses import gf_callbacks
+
+            g0, glin = gf_callbacks(model.kernel)  # the loss's gradient series (S4.3-ce-series)
+        elif model.square:
             Sxx, Syx = model.Sxx_approx, model.Syx_approx
             g0, glin = (lambda P: P @ Sxx - Syx), (lambda P: P @ Sxx)
         else:
@@ -535,6 +557,7 @@ class _FloatStep:
         self._balls = None
         self._norms = None
         self._center = None
+        self._tm = None
 
     def evaluate(self, s: Fraction):
         """``y(s)`` per layer as float64 balls: Horner in binary64 (midpoints
@@ -573,7 +596,28 @@ class _FloatStep:
         scale = 1.0 + math.sqrt(sum(float(n[0]) ** 2 for n in nW))
         n1 = math.sqrt(sum(float(n[self.p - 1]) ** 2 for n in nW))
         n2 = math.sqrt(sum(float(n[self.p]) ** 2 for n in nW))
-        return _step_from_norms(n1, n2, self.p, prec_bits, scale)
+        h = _step_from_norms(n1, n2, self.p, prec_bits, scale)
+        if self.model.kernel is not None:
+            # the G Taylor model's Lagrange remainder (an interval evaluation at [0, h]) must
+            # stay at the rounding level, or it dominates the defect: halve h until it does
+            target = KERNEL_REMAINDER_UNITS * U * (1.0 + self._g0_norm())
+            for _ in range(KERNEL_MAX_HALVINGS):
+                if self._kernel_tm(h).r_poly <= target:
+                    break
+                h = h / 2
+        return h
+
+    def _g0_norm(self) -> float:
+        return float(_norms_stack(self.gs.G.a[:1])[0])
+
+    def _kernel_tm(self, h):
+        """The G Taylor model along the float product polynomial on ``[0, h]`` (cached per ``h``)."""
+        if self._tm is None or self._tm[0] != h:
+            from .losses import enclose_gradient_series
+
+            Pc = self.gs.P[self.model.N - 1].a[: self.p + 1]
+            self._tm = (h, enclose_gradient_series(self.model.kernel, Pc, h, order=self.p))
+        return self._tm[1]
 
     def _all_norms(self):
         if self._norms is None:
@@ -602,7 +646,10 @@ class _FloatStep:
         for j in range(N - 2, -1, -1):
             k = gs.W[j].a.shape[1]
             ES[j] = _prod_err(nS[j + 1], ES[j + 1], nW[j], z, k, q, gs.S[j].a[0].size)
-        if model.square:
+        g_rem = None
+        if model.kernel is not None:
+            EG, g_rem = self._kernel_G(EP[N - 1], h)
+        elif model.square:
             k = model.Sxx_approx.shape[0]
             nsx = np.full(q + 1, model.n_sxx)
             EG = _up(EP[N - 1] * (model.n_sxx + model.e_sxx) + nP[N - 1] * model.e_sxx
@@ -638,12 +685,32 @@ class _FloatStep:
         E = _Errs(EW, EP, ES, EG, EQ, Eg)
         if self._center is None:
             self._center = center_norms(model, [model.ctx.matrix(w) for w in self.W0])
-        return _finish_step(model, None, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, self._center)
+        return _finish_step(model, None, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, self._center, g_rem)
+
+    def _kernel_G(self, EP_N, h):
+        """Kernel losses (gap-v2.md section 8): ``(EG, r)``.  The Taylor model of ``G`` is taken
+        along the *float* product polynomial ``P^(s) = sum_{k<=q} P^_k s^k`` (the computed
+        coefficients, exact doubles): ``G(P^(s)) = sum_k g_k s^k + R(s)`` with ``g_k`` in the
+        balls of :func:`certify.losses.enclose_gradient_series` (S4.3-ce-series) and ``||R||_F <=
+        r_poly``.  The exact product differs from ``P^(s)`` by at most ``sum_k EP_k h^k`` plus its
+        own remainder, so (mean value theorem, ``||Hl||_2 <= s_F``) ``r = r_poly + s_F sum_k EP_k
+        h^k`` and :func:`_finish_step` adds ``s_F r_P``.  ``EG_k >= ||G^_k - g_k||_F`` for the
+        float coefficients ``G^_k`` of the candidate's gradient series.  (Entrywise radii from
+        the Frobenius ``EP_k`` instead would cost a factor ``~sum |x|`` per logit: 1e-10 relative
+        on builtin:paper-ce.)"""
+        gs, q = self.gs, self.p
+        tm = self._kernel_tm(h)
+        # |G^ - g| <= |fl(G^ - mid)| (1 + 2u) + rad entrywise, then Frobenius norms (upward)
+        T = _up(np.abs(gs.G.a[: q + 1] - tm.mid) * (1.0 + 2.0 * U) + tm.rad, 2)
+        move = _up(float(np.sum(np.asarray(EP_N) * _hpow(h, q))), q + 3)
+        return _norms_stack(T), _up(tm.r_poly + self.model.s_F * move, 2)
 
 
-def _finish_step(model, coeffs, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, center):
+def _finish_step(model, coeffs, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, center, g_rem=None):
     """Taylor-model remainders, defect bound, tube and Gronwall for one step.
-    ``n*`` are norm bounds of the computed coefficients, ``E`` their errors."""
+    ``n*`` are norm bounds of the computed coefficients, ``E`` their errors;
+    ``g_rem`` (kernel losses) the remainder of ``G``'s own Taylor model along the
+    truncated product, to which ``s_F`` times the product's remainder is added."""
     N, q = model.N, p
     hp = _hpow(h, q)
     al = lambda n, e: _up((n + e) * hp, 3)
@@ -655,7 +722,12 @@ def _finish_step(model, coeffs, nW, nP, nS, nG, nQ, ng, E, dn, p, h, e0, center)
     S_tm[N - 1] = W_tm[N - 1]
     for j in range(N - 2, -1, -1):
         S_tm[j] = S_tm[j + 1].times(W_tm[j], al(nS[j], E.S[j]))
-    rG = P_tm[N - 1].r * (model.sxx_f * (1 + 4 * U)) if model.square else P_tm[N - 1].r
+    if model.kernel is not None:
+        rG = _up(g_rem + model.s_F * P_tm[N - 1].r, 2)  # mean value theorem: ||Hl||_2 <= s_F
+    elif model.square:
+        rG = P_tm[N - 1].r * (model.sxx_f * (1 + 4 * U))
+    else:
+        rG = P_tm[N - 1].r
     G_tm = _TM(al(nG, E.G), _up(rG, 2))
     delta_sq = 0.0
     for j in range(N):
@@ -704,7 +776,7 @@ def _s31_on_tube(model: _Model, W0, r: Sequence[float]) -> float:
 
     with arb_prec():
         base, g_c = center_norms(model, W0, weighted=False)  # S3.1 itself (s31_vs_s32 compares it)
-        return mu_upper(Tube(base, r), g_c, model.sxx_2 if model.square else 1.0)
+        return mu_upper(Tube(base, r), g_c, model.s_G)
 
 
 # ---------------------------------------------------------------------------

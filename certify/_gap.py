@@ -61,7 +61,10 @@ class _Stepper:
         self.N = problem.depth
         self.eta = eta
         self.square = isinstance(problem.loss, SquareLoss)
-        if self.square:
+        self.kernel = problem.loss.kernel if problem.loss.is_kernel else None
+        if self.kernel is not None:
+            self.s_F = problem.loss.constants[1]  # >= sup ||Hl||_2 (section 8)
+        elif self.square:
             Sxx_f, Syx_f, _ = problem.loss.float_stats
             self.Sxx, self.Syx = Sxx_f, Syx_f
             self.e_sxx, self.e_syx = stat_errors(problem)
@@ -84,7 +87,7 @@ class _Stepper:
         self._cS = [(_gamma(Ws[j].shape[0]), _uf(Ws[j].shape[0], S[j])) for j in range(N - 1)] + [None]
         self._cQ = [(_gamma(Q[N - 1].shape[0]), _uf(Q[N - 1].shape[0], Q[j])) for j in range(N - 1)] + [None]
         self._cg = [None] + [(_gamma(Q[j].shape[1]), _uf(Q[j].shape[1], g[j])) for j in range(1, N)]
-        if self.square:
+        if self.square and A is not None:
             k = self.Sxx.shape[0]
             self._cA = (_gamma(k), _uf(k, A))
         self._tiny = [math.sqrt(g[j].size) * 2.0**-1073 for j in range(N)]
@@ -101,7 +104,15 @@ class _Stepper:
         S[N - 1] = Ws[N - 1]
         for j in range(N - 2, -1, -1):
             S[j] = S[j + 1] @ Ws[j]
-        if self.square:
+        if self.kernel is not None:
+            # section 8: G^ = the float gradient at P^_N with the proven exp kernel and an
+            # a-priori bound of its rounding (certify.losses.fast)
+            from .losses.fast import gradient_with_error
+
+            A = None
+            fg = gradient_with_error(self.kernel, P[-1])
+            G = fg.G
+        elif self.square:
             A = P[-1] @ self.Sxx
             G = A - self.Syx
         else:
@@ -139,7 +150,11 @@ class _Stepper:
         for j in range(N - 2, -1, -1):
             gk, uf = cS[j]
             eS[j] = up(eS[j + 1] * nW[j] + gk * nS[j + 1] * nW[j] + uf, 8)
-        if self.square:
+        if self.kernel is not None:
+            # E(G) = (a-priori bound of G^ at the float P^_N) + s_F E(P_N) (section 8)
+            eG = up(fg.err + self.s_F * eP[-1], 2)
+            loss = fg.value  # an estimate
+        elif self.square:
             gk, uf = self._cA
             eA = up(eP[-1] * (self.n_sxx + self.e_sxx) + nP[-1] * self.e_sxx
                     + gk * nP[-1] * self.n_sxx + uf, 10)
@@ -217,7 +232,9 @@ def _make_ref(k, Ws, problem, ctx, split=None) -> _Ref:
     with ctx:
         B = [ctx.matrix(W) for W in Ws]
         base, E2E = base_at_point(B, lambda M: claim_up(spectral_upper(M)))
-        if isinstance(problem.loss, SquareLoss):
+        if problem.loss.is_kernel:
+            G = problem.loss.kernel.enclose_gradient(E2E.m, E2E.r)  # over the ball product (section 8)
+        elif isinstance(problem.loss, SquareLoss):
             Sxx_b, Syx_b = data_bounds(problem)[1]
             G = E2E @ Sxx_b - Syx_b
         else:
@@ -324,6 +341,7 @@ class GapCertificate:
     flow: object = None
     evals: list = field(default_factory=list)
     sxx_norm2: float | None = None
+    loss_bounds: dict | None = None  # kernel losses: {"s_G", "s_F"} (gap-v2.md section 8)
     data_split: object = None  # certify._s31.DataSplit (S3.4-data) or None
     s42_end: int = 0
     drift: list = field(default_factory=list)  # balancedness drift at checkpoints (estimate)
@@ -362,6 +380,7 @@ class GapCertificate:
             "s42_end": self.s42_end,
             "flow": self.flow,
             "sxx": None if self.sxx_norm2 is None else {"norm2": self.sxx_norm2},
+            **({} if self.loss_bounds is None else {"loss_bounds": self.loss_bounds}),
             **({} if self.data_split is None else {"data_split": split_to_json(self.data_split)}),
             **({"partial": self.partial} if self.partial else {}),
             "provenance": provenance(),
@@ -440,6 +459,8 @@ def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, p
     s_G = data_bounds(problem)[0]
     if problem.loss.has_stats:
         cert.sxx_norm2 = s_G
+    elif problem.loss.is_kernel:
+        cert.loss_bounds = {"s_G": s_G, "s_F": claim_up(problem.loss.constants[1])}
     split = cert.data_split = data_split(problem)
     ks_set = set(ks)
     eta_q = Fraction(eta)

@@ -40,12 +40,15 @@ def exact_diff_norm_up(F: np.ndarray, Q: np.ndarray) -> float:
 def data_bounds(problem) -> tuple:
     """``(s_G, stats)`` once per problem: ``s_G >= ||Sxx||_2`` (1 for the whitened
     loss; claimed, outward) and float64 ball enclosures ``(Sxx, Syx)`` of the exact
-    statistics (``None`` for the whitened loss).  Problems are immutable.  A loss
-    without these bounds (cross-entropy, logistic: issue 12) raises
-    :class:`certify.UsageError`, never the whitened loss's answer."""
+    statistics (``None`` for the whitened loss).  Problems are immutable.  A kernel
+    loss (cross-entropy, logistic) has no statistics: ``(s_G, None)`` with its spectral
+    Lipschitz constant of ``grad l`` (gap-v2.md section 8, claimed).  A loss the
+    certified machinery does not handle raises :class:`certify.UsageError`."""
     from .arith import get_context
 
     problem.loss.require_certified("data bounds")
+    if problem.loss.is_kernel:
+        return claim_up(problem.loss.constants[0]), None
     if not problem.loss.has_stats:
         return 1.0, None
     eSxx, eSyx, _ = problem.loss.exact_stats
@@ -73,9 +76,9 @@ def data_split(problem):
     from ._s31 import DataSplit
     from .arith import get_context
 
-    problem.loss.require_certified("data split")
     if not problem.loss.has_stats or problem.depth < 2:
-        return None
+        return None  # whitened, kernel losses (no statistics), depth 1
+    problem.loss.require_certified("data split")
     s_G, (Sxx_b, _) = data_bounds(problem)
     Sxx_f = problem.loss.float_stats[0]
     ev, V = np.linalg.eigh(Sxx_f)

@@ -64,11 +64,16 @@ class LossData:
     kind = "base"
     certified = True
     has_stats = False
+    #: a loss evaluated by a :mod:`certify.losses` kernel on all samples (cross-entropy, logistic)
+    is_kernel = False
+    #: with ``certified`` False: the certified parts that do handle this loss already
+    certified_for: frozenset = frozenset()
 
     def require_certified(self, thing: str, *, prefix: str = "certified ") -> None:
-        """:class:`certify.UsageError` (exit 2), one line, unless ``certified``:
-        ``"certified <thing> for the <kind> loss is not implemented yet (issue 12)"``."""
-        if not self.certified:
+        """:class:`certify.UsageError` (exit 2), one line, unless ``certified`` (or ``thing`` is
+        in ``certified_for``): ``"certified <thing> for the <kind> loss is not implemented yet
+        (issue 12)"``."""
+        if not (self.certified or thing in self.certified_for):
             raise UsageError(f"{prefix}{thing} for the {self.kind} loss is not implemented yet (issue 12)")
 
     def value_estimate(self, W: np.ndarray) -> float:  # pragma: no cover - interface
@@ -145,10 +150,19 @@ class _KernelLoss(LossData):
     its labels: no sufficient statistics, every evaluation touches all ``m`` samples."""
 
     certified = False
+    is_kernel = True
+    #: the float64 GF enclosure and the GD-GF gap certificate (gap-v2.md section 8)
+    certified_for = frozenset({"GF enclosure", "GD-GF gap", "GD balls", "data bounds"})
 
     @property
     def m(self) -> int:
         return self.X.shape[1]
+
+    @cached_property
+    def constants(self) -> tuple[float, float]:
+        """``(s_G, s_F)`` (gap-v2.md section 8): ``s_G`` the spectral Lipschitz constant of
+        ``grad l`` (S3.1's ``||Sxx||_2``; lemma S2.2-ce-lip), ``s_F >= sup ||Hl||_2``; rigorous."""
+        return self.kernel.gradient_lipschitz_2(), self.kernel.hessian_norm_upper()
 
     @cached_property
     def kernel(self):

@@ -1,0 +1,155 @@
+"""Issue 12: the certified GF enclosure and GD-GF gap on the kernel losses (cross-entropy,
+logistic; gap-v2.md section 8) -- the producer's fast GD gradient with its a-priori bound
+(certify.losses.fast) and the exp kernel's midpoint against 50-digit mpmath, and the commands
+running end to end.  The checker side and the 40-digit flow/GD references live in their own
+test modules."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+import certify
+from certify import UsageError
+from certify.losses import CrossEntropy, Logistic
+from certify.losses._kernels import EXP_MID_REL, TINY, exp_mid
+from certify.losses.fast import gradient_with_error
+
+mpmath.mp.dps = 50
+
+
+def _mp_ce_gradient(W, X, Y):
+    """50-digit ``(1/m) (softmax(W X) diag(s) - Y) X^T`` (s the column sums of Y)."""
+    d, m = Y.shape
+    d0 = X.shape[0]
+    G = [[mpmath.mpf(0)] * d0 for _ in range(d)]
+    for i in range(m):
+        z = [mpmath.fsum(mpmath.mpf(W[c, j]) * mpmath.mpf(X[j, i]) for j in range(d0)) for c in range(d)]
+        mx = max(z)
+        e = [mpmath.exp(v - mx) for v in z]
+        S = mpmath.fsum(e)
+        s = mpmath.fsum(mpmath.mpf(y) for y in Y[:, i])
+        for c in range(d):
+            r = s * e[c] / S - mpmath.mpf(Y[c, i])
+            for j in range(d0):
+                G[c][j] += r * mpmath.mpf(X[j, i]) / m
+    return G
+
+
+def _mp_logistic_gradient(W, X, y):
+    m, d0 = X.shape[1], X.shape[0]
+    G = [mpmath.mpf(0)] * d0
+    for i in range(m):
+        z = mpmath.fsum(mpmath.mpf(W[0, j]) * mpmath.mpf(X[j, i]) for j in range(d0))
+        t = -mpmath.mpf(y[i]) * z
+        q = -mpmath.mpf(y[i]) / (1 + mpmath.exp(-t))  # -y sigma(t)
+        for j in range(d0):
+            G[j] += q * mpmath.mpf(X[j, i]) / m
+    return [G]
+
+
+def _fro_dist(A, G):
+    return mpmath.sqrt(mpmath.fsum((mpmath.mpf(float(A[c, j])) - G[c][j]) ** 2
+                                   for c in range(A.shape[0]) for j in range(A.shape[1])))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), logscale=st.floats(-3, 3.2), soft=st.booleans(), tie=st.booleans())
+@example(seed=0, logscale=3.0, soft=False, tie=True)  # logits ~ +-1000: exp underflows, ties at the max
+def test_fast_ce_gradient_bound_contains_50_digit_truth(seed, logscale, soft, tie):
+    rng = np.random.default_rng(seed)
+    d0, d, m = 3, 4, 6
+    X = rng.normal(size=(d0, m))
+    W = rng.normal(size=(d, d0)) * 10.0**logscale
+    if tie:
+        W[1] = W[0]  # two classes with identical logits everywhere
+    if soft:
+        Y = rng.dirichlet(np.ones(d), size=m).T
+    else:
+        Y = np.eye(d)[:, rng.integers(0, d, m)]
+    loss = CrossEntropy(X=X, Y=Y)
+    fg = gradient_with_error(loss, W)
+    true = _mp_ce_gradient(W, X, Y)
+    dist = _fro_dist(fg.G, true)
+    assert dist <= fg.err  # soundness
+    gnorm = float(np.linalg.norm(fg.G))
+    # and a bound at the rounding level (a vacuous bound would pass the first assertion)
+    assert fg.err <= 1e-11 * (1.0 + gnorm) * (1.0 + float(np.linalg.norm(W)) * float(np.linalg.norm(X)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), logscale=st.floats(-3, 3.2))
+def test_fast_logistic_gradient_bound_contains_50_digit_truth(seed, logscale):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(3, 7))
+    y = rng.choice([-1.0, 1.0], 7)
+    W = rng.normal(size=(1, 3)) * 10.0**logscale
+    fg = gradient_with_error(Logistic(X=X, y=y), W)
+    dist = _fro_dist(fg.G, _mp_logistic_gradient(W, X, y))
+    assert dist <= fg.err
+    assert fg.err <= 1e-11 * (1.0 + float(np.linalg.norm(W)) * float(np.linalg.norm(X)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.floats(-800.0, 709.0))
+@example(x=0.0)
+@example(x=-745.0)
+@example(x=-708.5)
+@example(x=709.0)
+def test_exp_mid_error_bound_against_mpmath(x):
+    v = float(exp_mid(np.array([x]))[0])
+    t = mpmath.exp(mpmath.mpf(x))
+    assert abs(mpmath.mpf(v) - t) <= EXP_MID_REL * t + TINY
+
+
+def test_exp_mid_is_exactly_one_at_zero():
+    # the softmax's column maximum maps to exactly 1: the sum S >= 1 that the bound divides by
+    assert exp_mid(np.zeros(3)).tolist() == [1.0, 1.0, 1.0]
+
+
+CE = {"dims": [3, 2, 2],
+      "loss": {"kind": "cross_entropy", "X": [[1, 0, 0.5, 0.2], [0, 1, 0.2, -0.3], [0.3, 0.1, 1, 0.4]],
+               "Y": [[1, 0, 1, 0], [0, 1, 0, 1]]},
+      "init": {"scheme": "gaussian", "seed": 1, "scale": 0.5}}
+LOGISTIC = {"dims": [3, 2, 1],
+            "loss": {"kind": "logistic", "X": [[1, 0, 0.5, 0.2], [0, 1, 0.2, -0.3], [0.3, 0.1, 1, 0.4]],
+                     "y": [1, -1, 1, -1]},
+            "init": {"scheme": "gaussian", "seed": 1, "scale": 0.5}}
+
+
+@pytest.mark.parametrize("base", [CE, LOGISTIC])
+def test_gap_certificate_on_kernel_losses(base):
+    import jsonschema
+
+    cert = certify.certify_gap(base, 1e-2, 60, every=20)
+    doc = json.loads(json.dumps(cert.to_json()))
+    jsonschema.validate(doc, certify.schema("gap"))
+    assert doc["sxx"] is None and set(doc["loss_bounds"]) == {"s_G", "s_F"}
+    p = certify.load_problem(base)
+    s_G, s_F = p.loss.constants
+    assert doc["loss_bounds"]["s_G"] >= s_G and doc["loss_bounds"]["s_F"] >= s_F
+    for c in cert.checkpoints[1:]:
+        assert 0 < c.gap_lower <= c.gap_upper < math.inf
+        assert c.gap_upper / c.gap_lower < 1.01  # a useful bracket on a tiny instance
+    assert doc["problem"]["loss"]["kind"] == base["loss"]["kind"]
+
+
+@pytest.mark.parametrize("base", [CE, LOGISTIC])
+def test_flow_enclosure_on_kernel_losses(base):
+    enc = certify.enclose_flow(base, 1.0, checkpoints=4)
+    assert len(enc.checkpoints) == 5 and all(c.radius < 1e-12 for c in enc.checkpoints)
+    assert all(s.delta < 1e-13 for s in enc.steps)  # the G Taylor model's remainder is at rounding level
+    # the loss decreases along the flow
+    losses = [c.loss for c in enc.checkpoints]
+    assert all(a > b for a, b in zip(losses, losses[1:]))
+
+
+def test_arb_backend_refused_for_kernel_losses():
+    with pytest.raises(UsageError, match=r"^the arb backend for the cross_entropy loss is not implemented yet"):
+        certify.enclose_flow(CE, 0.1, backend="arb")
