@@ -44,8 +44,7 @@ _BUILTINS: dict[str, dict] = {
         "init": {"scheme": "xavier", "scale": 1.0, "seed": 0},
     },
     # builtin:paper with the paper's loss: softmax cross-entropy on the same one-hot digits
-    # (PAPER.md section 5).  Estimates only so far (Objective, run_gd); the certified
-    # commands refuse it until issue 12's certified cross-entropy lands.
+    # (PAPER.md section 5; certified gap: gap-v2.md section 8).
     "paper-ce": {
         "dims": [64, 50, 50, 10],
         "loss": {"kind": "cross_entropy", "dataset": "digits", "samples": 1000},
@@ -57,6 +56,12 @@ _BUILTINS: dict[str, dict] = {
     "paper-784": {
         "dims": [784, 50, 50, 10],
         "loss": {"kind": "square", "dataset": "digits28", "samples": 1000},
+        "init": {"scheme": "xavier", "scale": 1.0, "seed": 0},
+    },
+    # builtin:paper-784 with the paper's loss (softmax cross-entropy on the one-hot digits)
+    "paper-784-ce": {
+        "dims": [784, 50, 50, 10],
+        "loss": {"kind": "cross_entropy", "dataset": "digits28", "samples": 1000},
         "init": {"scheme": "xavier", "scale": 1.0, "seed": 0},
     },
     # A bounded saddle escape (PAPER.md section 2): depth 2, started next to the

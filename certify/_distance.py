@@ -86,6 +86,7 @@ class DistanceCertificate:
             "claims": {"statement": STATEMENT, "lemmas": ["S3.1", "S4.5", "S4.6", "S4.7"], "runs": claims,
                        "max_dist_upper": self.max_dist_upper},
             "sxx": None if base.sxx_norm2 is None else {"norm2": base.sxx_norm2},
+            **({} if base.loss_bounds is None else {"loss_bounds": base.loss_bounds}),
             **({} if base.data_split is None else {"data_split": split_to_json(base.data_split)}),
             "provenance": provenance(),
         }

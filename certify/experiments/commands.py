@@ -76,6 +76,9 @@ def add_parsers(sub) -> None:
     ex.add_argument("--arch", choices=["64", "784"], default="64",
                     help="64: builtin:paper (64-50-50-10 on the 8x8 digits, default); 784: builtin:paper-784 "
                     "(784-50-50-10 on the digits upsampled to 28x28, the paper's size)")
+    ex.add_argument("--loss", choices=["square", "cross_entropy"], default="square",
+                    help="square (default: builtin:paper, builtin:paper-784) or cross_entropy, the paper's own "
+                         "loss (builtin:paper-ce, builtin:paper-784-ce)")
     ex.add_argument("--problem", metavar="PROBLEM", help="run on this problem instead of the --arch one")
     ex.add_argument("--eta0", type=positive_float("--eta0"), default=1e-3, help="base step size (default 1e-3)")
     ex.add_argument("--steps", type=positive_int("--steps"), default=10_000,
@@ -86,7 +89,8 @@ def add_parsers(sub) -> None:
                     help="checkpoint (a point of every curve) every S eta0-iterations (default K/40)")
     ex.add_argument("--check", action="store_true",
                     help="re-verify every certificate with the independent checker (about 2-3x the time)")
-    ex.add_argument("--out-dir", help="output folder (default ./certify-paper, ./certify-paper-784 for --arch 784)")
+    ex.add_argument("--out-dir", help="output folder (default ./certify-paper, ./certify-paper-784 for --arch 784, "
+                                      "with -ce appended for --loss cross_entropy)")
     ex.add_argument("--max-steps", dest="max_steps", type=positive_float("--max-steps"), metavar="N",
                     help="refuse runs of more than N GD steps (default 200000, env CERTIFY_MAX_STEPS; the "
                     "eta0/20 run of the default setup has 200000)")
@@ -121,9 +125,10 @@ def add_parsers(sub) -> None:
 def _cmd_experiment(args) -> int:
     from .paper import run_paper_experiment
 
-    out_dir = args.out_dir or ("certify-paper" if args.arch == "64" else "certify-paper-784")
+    out_dir = args.out_dir or ("certify-paper" + ("" if args.arch == "64" else "-784")
+                               + ("" if args.loss == "square" else "-ce"))
     with certify.RichProgress() as bar:
-        res = run_paper_experiment(out_dir, arch=args.arch, ratios=tuple(args.ratios), steps=args.steps,
+        res = run_paper_experiment(out_dir, arch=args.arch, loss=args.loss, ratios=tuple(args.ratios), steps=args.steps,
                                    every=args.every, eta0=args.eta0, problem=args.problem, check=args.check,
                                    progress=bar)
     sys.stdout.write(res.report.read_text(encoding="utf-8"))

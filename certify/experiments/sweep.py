@@ -144,7 +144,7 @@ def _refuse_uncertified_losses(grid: Grid) -> None:
             loss = certify.load_problem(copy.deepcopy(t.source)).loss
         except certify.CertifyError:
             continue
-        loss.require_certified(f"gap (sweep problem {t.problem})")
+        loss.require_certified(f"gap (sweep problem {t.problem})", key="GD-GF gap")
 
 
 def run_sweep(grid, out_dir, *, scheduler: str | None = None, client=None, workers: int | None = None,
