@@ -93,7 +93,11 @@ def _arb_loss(problem: Problem, Ws, with_grad: bool = False):
         P.append(W * P[-1])
     loss = problem.loss
     s = arb(0)
-    if isinstance(loss, SquareLoss):
+    if loss.is_kernel:
+        # cross-entropy / logistic: Arb's own exp/log on the (ball) end-to-end product
+        s = loss.kernel.arb_value(P[-1])
+        G = loss.kernel.arb_gradient(P[-1]).a if with_grad else None
+    elif isinstance(loss, SquareLoss):
         X = arb_mat(loss.X.tolist())
         Y = arb_mat(loss.Y.tolist())
         R = P[-1] * X - Y
@@ -286,6 +290,8 @@ def acgh19_eta(problem: Problem) -> tuple[float | None, str]:
     upper end of the interval; ``None`` with the reason when the theorem does not apply)."""
     from .conditions import check_conditions
 
+    if problem.loss.is_kernel:
+        return None, "ACGH19 Theorem 1 does not apply: it assumes the whitened loss"
     problem.loss.require_certified("ACGH19 step size (converge)")
 
     rep = check_conditions(problem, trajectory=False)

@@ -153,7 +153,7 @@ class _KernelLoss(LossData):
     is_kernel = True
     #: the float64 GF enclosure and the GD-GF gap certificate (gap-v2.md section 8)
     certified_for = frozenset({"GF enclosure", "GD-GF gap", "GD balls", "data bounds", "distance between GD runs",
-                               "paper experiment"})
+                               "paper experiment", "loss bound on a ball", "loss <= eps translation (converge)"})
 
     @property
     def m(self) -> int:

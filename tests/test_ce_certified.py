@@ -186,3 +186,51 @@ def test_sweep_runs_kernel_losses(tmp_path):
     grid = {"sweep": {"problems": [str(f)], "etas": [0.01], "horizons": [0.2]}}
     res = run_sweep(grid, tmp_path / "out", workers=1, processes=False, dashboard_address=":0", plot=False)
     assert (res.ran, res.certified, res.failed) == (1, 1, ())
+
+
+@pytest.mark.parametrize("base", [CE, LOGISTIC])
+def test_loss_upper_on_a_ball_bounds_the_50_digit_loss(base):
+    """The converge translation's loss bound (Arb box and centred form with s_G) over a ball
+    around a point, against the 50-digit loss at the center and at random points of the ball."""
+    from certify._converge import loss_upper_on_ball
+
+    p = certify.load_problem(base)
+    loss = p.loss
+    rng = np.random.default_rng(5)
+    c = p.theta0
+    r = 0.05
+
+    def mp_loss(theta):
+        Ws = certify.unflatten(theta, p.dims)
+        P = mpmath.matrix(Ws[0].tolist())
+        for W in Ws[1:]:
+            P = mpmath.matrix(W.tolist()) * P
+        X = mpmath.matrix(loss.X.tolist())
+        Z = P * X
+        tot = mpmath.mpf(0)
+        for i in range(loss.m):
+            if loss.kind == "cross_entropy":
+                zs = [Z[k, i] for k in range(Z.rows)]
+                lse = mpmath.log(mpmath.fsum(mpmath.exp(z) for z in zs))
+                tot += mpmath.fsum(mpmath.mpf(loss.Y[k, i]) * (lse - zs[k]) for k in range(Z.rows))
+            else:
+                tot += mpmath.log(1 + mpmath.exp(-mpmath.mpf(loss.y[i]) * Z[0, i]))
+        return tot / loss.m
+
+    ub = loss_upper_on_ball(p, c, r)
+    assert mp_loss(c) <= ub <= mp_loss(c) + 1.0  # sound, and not absurd
+    for _ in range(20):
+        v = rng.normal(size=c.size)
+        z = c + v / np.linalg.norm(v) * r * 0.999 * rng.random() ** (1 / c.size)
+        assert mp_loss(z) <= ub
+
+
+def test_converge_translation_on_cross_entropy():
+    tr = certify.translate(CE, 1.0, 0.05)
+    assert tr.certified, tr.reason
+    res = tr.result
+    assert res.gd_loss_upper <= 1.0 and res.gf_loss_upper <= 0.5
+    assert certify.Objective(certify.load_problem(CE)).loss(res.gap.checkpoints[-1].theta) <= res.gd_loss_upper
+    from certify._converge import acgh19_eta
+
+    assert "assumes the whitened loss" in acgh19_eta(certify.load_problem(CE))[1]
