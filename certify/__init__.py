@@ -24,7 +24,8 @@ from ._gap import GapCertificate, certify_gap
 from ._distance import DistanceCertificate, certify_distance
 from .api import evaluate_derivatives, verify_derivatives
 from ._builtins import builtin_names
-from ._converge import ConvergeResult, Outcome, Translation, gf_time_to_eps, largest_eta, translate
+from ._converge import (Acgh19Step, ConvergeResult, GFTime, Outcome, Translation, acgh19_eta, gf_time_to_eps,
+                        largest_eta, translate)
 from .conditions import ConditionsReport, check_conditions, format_hypotheses
 from ._curvature import CurvatureScaleRow, curvature_by_scale, curvature_estimate, curvature_profile
 from ._smallstep import SmallStepStudy, concave_gap, gap_against_t, gap_table, required_eta, smallstep_study
@@ -53,7 +54,8 @@ __all__ = [
     # small steps (PAPER.md section 2)
     "SmallStepStudy", "concave_gap", "gap_against_t", "gap_table", "required_eta", "smallstep_study",
     # EC21 translation and the largest certified eta
-    "ConvergeResult", "Outcome", "Translation", "gf_time_to_eps", "largest_eta", "translate",
+    "Acgh19Step", "ConvergeResult", "GFTime", "Outcome", "Translation", "acgh19_eta", "gf_time_to_eps",
+    "largest_eta", "translate",
     # conditions
     "ConditionsReport", "check_conditions", "format_hypotheses",
     # curvature: S3.2 enclosures and the profile along GF

@@ -161,8 +161,7 @@ class ConvergeResult:
     ball_radius: float  # gf radius + gap upper at K
     gap: object  # GapCertificate
     trials: list = field(default_factory=list)  # (eta, ok, reason) of the search
-    acgh19_eta: float | None = None
-    acgh19_reason: str = ""
+    acgh19: "Acgh19Step | None" = None  # ACGH19 Theorem 1's step size on the instance (largest_eta)
 
     def to_json(self) -> dict:
         """The ``certify/converge-v1`` certificate: only fields the checker
@@ -197,14 +196,49 @@ def _contract() -> dict:
     return json.loads(resources.files("certify").joinpath("schemas", "converge-v1.json").read_text("utf-8"))
 
 
-def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0,
-                  progress: Progress | None = None) -> tuple[Fraction, float]:
+@dataclass(frozen=True)
+class GFTime:
+    """:func:`gf_time_to_eps`'s result: the first grid time ``t`` (exact) at which the certified
+    GF loss bound ``loss_upper`` is ``<= eps/2`` (it stays below afterwards: the loss is
+    nonincreasing along GF)."""
+
+    t: Fraction
+    loss_upper: float
+
+    def to_json(self) -> dict:
+        return {"t": float(self.t), "t_exact": f"{self.t.numerator}/{self.t.denominator}",
+                "loss_upper": self.loss_upper}
+
+
+@dataclass(frozen=True)
+class Acgh19Step:
+    """:func:`acgh19_eta`'s result: ACGH19 Theorem 1's largest admissible step size on the
+    instance (``eta_max``, a certified upper end of the interval), or ``None`` with the
+    ``reason`` the theorem does not apply."""
+
+    eta_max: float | None
+    reason: str
+
+    @property
+    def applies(self) -> bool:
+        return self.eta_max is not None
+
+    def to_json(self) -> dict:
+        return {"eta_max": self.eta_max, "reason": self.reason}
+
+
+def gf_time_to_eps(problem: ProblemLike, eps: float, *, t_max: float = 200.0,
+                   progress: Progress | None = None) -> GFTime:
     """First time ``T`` on a grid where the certified GF loss bound is ``<= eps/2``,
-    and that bound.  Raises :class:`UsageError` when not reached by ``t_max``.
+    and that bound, as a :class:`GFTime`.  ``problem`` is problem-like (a
+    :class:`certify.Problem`, ``builtin:NAME``, path or dict).  Raises
+    :class:`UsageError` when not reached by ``t_max``.
     ``progress`` (a :class:`certify.Progress`) follows the task "GF time to
     eps/2": the horizon tried next, total ``t_max``."""
     from . import _limits
     from ._flow import enclose_flow
+
+    problem = load_problem(problem)
 
     problem.loss.require_certified("loss <= eps translation (converge)")
 
@@ -227,7 +261,7 @@ def gf_time_to_eps(problem: Problem, eps: float, t_max: float = 200.0,
                 continue
             ub = loss_upper_on_ball(problem, np.asarray(cp.center, dtype=np.float64), cp.radius)
             if ub <= eps / 2:
-                return cp.t, ub
+                return GFTime(cp.t, ub)
         done = t_end
         if t_end >= t_max:
             raise UsageError(
@@ -251,7 +285,7 @@ def translate(problem: ProblemLike, eps: float, eta: float, t_gf: Fraction | Non
     if not (eps > 0) or not math.isfinite(eps):
         raise UsageError(f"eps must be a finite number > 0, got {eps!r}")
     if t_gf is None:
-        t_gf, _ = gf_time_to_eps(problem, eps)
+        t_gf = gf_time_to_eps(problem, eps).t
     from . import _limits
     from ._gd import check_eta
 
@@ -285,13 +319,15 @@ def _arb(x):
     return arb(x)
 
 
-def acgh19_eta(problem: Problem) -> tuple[float | None, str]:
+def acgh19_eta(problem: ProblemLike) -> Acgh19Step:
     """ACGH19 Theorem 1's largest admissible step size on the instance (a certified
-    upper end of the interval; ``None`` with the reason when the theorem does not apply)."""
+    upper end of the interval; ``eta_max`` ``None`` with the reason when the theorem does
+    not apply), as an :class:`Acgh19Step`.  ``problem`` is problem-like."""
     from .conditions import check_conditions
 
+    problem = load_problem(problem)
     if problem.loss.is_kernel:
-        return None, "ACGH19 Theorem 1 does not apply: it assumes the whitened loss"
+        return Acgh19Step(None, "ACGH19 Theorem 1 does not apply: it assumes the whitened loss")
     problem.loss.require_certified("ACGH19 step size (converge)")
 
     rep = check_conditions(problem, trajectory=False)
@@ -299,9 +335,9 @@ def acgh19_eta(problem: Problem) -> tuple[float | None, str]:
     emax = (h.quantities or {}).get("eta_max")
     c = (h.quantities or {}).get("c")
     if c is not None and c[0] > 0 and emax:
-        return float(emax[1]), "ACGH19 Theorem 1 step-size condition"
+        return Acgh19Step(float(emax[1]), "ACGH19 Theorem 1 step-size condition")
     why = h.reason or (f"deficiency margin c in [{c[0]:.6g}, {c[1]:.6g}] is not positive" if c else "not applicable")
-    return None, f"ACGH19 Theorem 1 does not apply: {why}"
+    return Acgh19Step(None, f"ACGH19 Theorem 1 does not apply: {why}")
 
 
 def largest_eta(problem: ProblemLike, eps: float, *, eta0: float = 1e-2, rounds: int = 6,
@@ -313,7 +349,7 @@ def largest_eta(problem: ProblemLike, eps: float, *, eta0: float = 1e-2, rounds:
     "trial eta = E", total 1."""
     problem = load_problem(problem)  # problem-like: Problem, builtin:NAME, path or dict
     problem.loss.require_certified("loss <= eps translation (converge)")
-    t_gf, _ = gf_time_to_eps(problem, eps)
+    t_gf = gf_time_to_eps(problem, eps).t
     trials = []
 
     progress = as_progress(progress)
@@ -361,5 +397,5 @@ def largest_eta(problem: ProblemLike, eps: float, *, eta0: float = 1e-2, rounds:
             else:
                 hi_eta = mid
     best.trials = trials
-    best.acgh19_eta, best.acgh19_reason = acgh19_eta(problem)
+    best.acgh19 = acgh19_eta(problem)
     return best

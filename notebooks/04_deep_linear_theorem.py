@@ -160,7 +160,8 @@ assert rep["smoothness"].status == "holds" and rep["edge_of_stability"].status =
 # trial a full certification) for the largest step whose translation works.
 
 # %%
-T, gf_ub = certify.gf_time_to_eps(prob, EPS)
+gt = certify.gf_time_to_eps(prob, EPS)
+T, gf_ub = gt.t, gt.loss_upper
 print(f"GF loss <= {gf_ub:.4e} <= eps/2 at T = {T} = {float(T):g} (certified)")
 tr = certify.translate(prob, EPS, ETA, T)   # a certify.Translation: outcome, result, reason
 assert tr.outcome is certify.Outcome.CERTIFIED, tr.reason

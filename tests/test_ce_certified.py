@@ -231,6 +231,5 @@ def test_converge_translation_on_cross_entropy():
     res = tr.result
     assert res.gd_loss_upper <= 1.0 and res.gf_loss_upper <= 0.5
     assert certify.Objective(certify.load_problem(CE)).loss(res.gap.checkpoints[-1].theta) <= res.gd_loss_upper
-    from certify._converge import acgh19_eta
-
-    assert "assumes the whitened loss" in acgh19_eta(certify.load_problem(CE))[1]
+    a = certify.acgh19_eta(CE)  # problem-like input
+    assert not a.applies and a.eta_max is None and "assumes the whitened loss" in a.reason

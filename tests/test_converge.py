@@ -111,7 +111,7 @@ def test_translation_claims_hold_against_50_digit_truths():
     """Diagonal balanced instance: GF loss in closed form; exact GD iterated at 50 digits."""
     inst = make_diagonal_instance([2, 3, 2], [Fraction(1, 4), Fraction(3, 8)], [Fraction(5, 4), Fraction(1, 2)], 3)
     prob = problem_from_dict(inst.spec)
-    T, _ = gf_time_to_eps(prob, 0.02)
+    T = gf_time_to_eps(prob, 0.02).t
     tr = translate(prob, 0.02, 0.05, T)
     assert tr.certified, tr.reason
     res = tr.result
@@ -159,7 +159,8 @@ def test_largest_certified_eta_beside_acgh19():
     Ws = [np.diag(r) @ Vt, np.diag(r), U @ np.diag(r)]  # exactly balanced up to rounding
     prob = problem_from_dict({"dims": [d] * 4, "loss": {"kind": "whitened", "target": Phi.tolist()},
                               "init": {"weights": [W.tolist() for W in Ws]}})
-    e_acgh, why = acgh19_eta(prob)
+    a = acgh19_eta(prob)
+    e_acgh, why = a.eta_max, a.reason
     assert e_acgh is not None and e_acgh > 0, why
     res = largest_eta(prob, 1e-6, rounds=2)
     assert res.eta > 1e3 * e_acgh

@@ -16,11 +16,12 @@ def _search(prob, args, out):
     rows = [(f"{e:.6g}", "yes" if ok else "no", why) for e, ok, why in res.trials]
     out.print("2. search for the largest eta (each trial is a full certification):")
     out.print(table(["eta", "certified", "what"], rows))
-    if res.acgh19_eta:
-        out.print(f"   largest certified eta {res.eta:.4g} vs \\[ACGH19] Theorem 1's eta_max {res.acgh19_eta:.4g}: "
-                  f"{res.eta / res.acgh19_eta:.3g} times larger")
+    a = res.acgh19
+    if a.applies:
+        out.print(f"   largest certified eta {res.eta:.4g} vs \\[ACGH19] Theorem 1's eta_max {a.eta_max:.4g}: "
+                  f"{res.eta / a.eta_max:.3g} times larger")
     else:
-        out.print(f"   \\[ACGH19]: {res.acgh19_reason}")
+        out.print(f"   \\[ACGH19]: {a.reason}")
     return res
 
 
@@ -28,7 +29,8 @@ def cmd_converge(args) -> int:
     prob = certify.load_problem(args.problem)
     out = console()
     t0 = time.perf_counter()
-    T, ub = certify.gf_time_to_eps(prob, args.eps, args.t_max)
+    gt = certify.gf_time_to_eps(prob, args.eps, t_max=args.t_max)
+    T, ub = gt.t, gt.loss_upper
     out.print(f"1. gradient flow: certified loss <= {ub:.6g} <= eps/2 at t = {float(T):g}")
     if args.eta is not None:
         tr = certify.translate(prob, args.eps, args.eta, T)
