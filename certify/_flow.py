@@ -145,6 +145,7 @@ class _Model:
         loss = problem.loss
         self.square = isinstance(loss, SquareLoss)
         self.kernel = loss.kernel if loss.is_kernel else None  # cross-entropy, logistic (section 8)
+        self.arb = getattr(ctx, "name", "") == "arb"
         if self.kernel is not None:
             from ._lossdata import data_bounds
 
@@ -174,6 +175,8 @@ class _Model:
     def g0(self, P):
         """A ball containing ``grad l`` at every point of the ball ``P``."""
         if self.kernel is not None:
+            if self.arb:
+                return self.kernel.arb_gradient(P, prec=self.ctx.prec)  # Arb's own exp
             return self.kernel.enclose_gradient(P.mid(), P.r)
         return P @ self.Sxx - self.Syx if self.square else P - self.Phi
 
@@ -242,9 +245,9 @@ def enclose_flow(
     from . import _limits
 
     problem.loss.require_certified("GF enclosure")
-    if problem.loss.is_kernel and backend != "float64":
-        raise UsageError(f"the {backend} backend for the {problem.loss.kind} loss is not implemented yet "
-                         "(issue 12): use --backend float64")
+    if problem.loss.is_kernel and backend not in ("float64", "arb"):
+        raise UsageError(f"the {backend} backend for the {problem.loss.kind} loss is not implemented "
+                         "(Arb or float64: --backend arb or float64)")
 
     t_end = _to_fraction(t_end, "t_end")
     if t_end <= 0:
@@ -428,6 +431,11 @@ def _hpow(h: Fraction, q: int) -> np.ndarray:
     return np.array([h_up**i for i in range(q + 1)]) * (1.0 + 2 * (q + 2) * U)
 
 
+#: kernel losses: the G Taylor model's remainder is kept below this many units ``2^-prec (1 + ||G_0||_F)``
+KERNEL_REMAINDER_UNITS = 8.0
+KERNEL_MAX_HALVINGS = 6
+
+
 class _BallStep:
     """One step with the candidate and the defect in the backend's ball
     arithmetic (any precision; used for ``arb``)."""
@@ -435,9 +443,19 @@ class _BallStep:
     def __init__(self, model: _Model, centers, p: int):
         self.model, self.p = model, p
         self.centers = centers
-        self.coeffs, _ = gf_taylor(centers, p, model.g0, model.glin, lambda x, k: (x * Fraction(1, k)).center())
+        self.coeffs, _ = gf_taylor(centers, p, *self._callbacks(), lambda x, k: (x * Fraction(1, k)).center())
         self._series = None
         self._center = None
+        self._gs = None
+
+    def _callbacks(self):
+        """``(grad_l0, grad_l_lin)``: the loss's (linear for the square losses; a fresh Arb series
+        for the kernel losses, :mod:`certify.losses.arb_series`)."""
+        if self.model.kernel is not None:
+            from .losses.arb_series import arb_callbacks
+
+            return arb_callbacks(self.model.kernel)
+        return self.model.g0, self.model.glin
 
     def ball_coeffs(self):
         return self.coeffs
@@ -449,17 +467,26 @@ class _BallStep:
     def choose_step(self, prec_bits: int) -> Fraction:
         scale = 1.0 + math.sqrt(sum(c.norm_f_upper() ** 2 for c in self.centers))
         n = [math.sqrt(sum(layer[i].norm_f_upper() ** 2 for layer in self.coeffs)) for i in (self.p - 1, self.p)]
-        return _step_from_norms(n[0], n[1], self.p, prec_bits, scale)
+        h = _step_from_norms(n[0], n[1], self.p, prec_bits, scale)
+        if self.model.kernel is not None:
+            # as the float path: keep the interval-point remainder at the working precision's level
+            target = KERNEL_REMAINDER_UNITS * 2.0 ** (-prec_bits) * (1.0 + self._gradient_series()[3][0])
+            for _ in range(KERNEL_MAX_HALVINGS):
+                if self._kernel_remainder(h) <= target:
+                    break
+                h = h / 2
+        return h
 
     def _gradient_series(self):
         """The gradient along the candidate, orders ``0..p``, in balls (independent of h)."""
         if self._series is None:
             N, q = self.model.N, self.p
-            gs = GradientSeries(N, self.model.g0, self.model.glin)
+            gs = GradientSeries(N, *self._callbacks())
             for j in range(N):
                 gs.W[j].extend(self.coeffs[j])
             for _ in range(q + 1):
                 gs.advance()
+            self._gs = gs
             norm = lambda xs: np.array([x.norm_f_upper() for x in xs])
             # defect coefficient norms D_i = (i+1) a_{i+1} + grad_i
             dn = []
@@ -485,7 +512,20 @@ class _BallStep:
                   np.zeros_like(nG), [np.zeros_like(x) for x in nQ], [np.zeros_like(x) for x in ng])
         if self._center is None:
             self._center = center_norms(self.model, [layer[0] for layer in self.coeffs])
-        return _finish_step(self.model, self.coeffs, nW, nP, nS, nG, nQ, ng, E, dn, self.p, h, e0, self._center)
+        g_rem = self._kernel_remainder(h) if self.model.kernel is not None else None
+        return _finish_step(self.model, self.coeffs, nW, nP, nS, nG, nQ, ng, E, dn, self.p, h, e0, self._center,
+                            g_rem)
+
+    def _kernel_remainder(self, h):
+        """Kernel losses: the Lagrange remainder of ``G`` along the truncated product (its ball
+        coefficients enclose the exact ones: no coefficient error term), cached per ``h``."""
+        from .losses.arb_series import arb_gradient_remainder
+
+        if getattr(self, "_rem", None) is None or self._rem[0] != h:
+            self._gradient_series()
+            P = self._gs.P[self.model.N - 1]
+            self._rem = (h, arb_gradient_remainder(self.model.kernel, [P[i] for i in range(self.p + 1)], h, self.p))
+        return self._rem[1]
 
 
 class _Errs:
@@ -522,11 +562,6 @@ def _prod_err(nA, EA, nB, EB, k, q, out_size):
     t = _conv(EA, nB + EB, q) + _conv(nA, EB, q) + _gammas(k, q) * _conv(nA, nB, q)
     uf = (np.arange(q + 1) + 1.0) * k * math.sqrt(out_size) * 2.0**-1073
     return _up(t + uf, 4)
-
-
-#: kernel losses: the G Taylor model's remainder is kept below this many units ``u (1 + ||G_0||_F)``
-KERNEL_REMAINDER_UNITS = 8.0
-KERNEL_MAX_HALVINGS = 6
 
 
 class _FloatStep:

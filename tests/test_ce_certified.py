@@ -150,9 +150,28 @@ def test_flow_enclosure_on_kernel_losses(base):
     assert all(a > b for a, b in zip(losses, losses[1:]))
 
 
-def test_arb_backend_refused_for_kernel_losses():
-    with pytest.raises(UsageError, match=r"^the arb backend for the cross_entropy loss is not implemented yet"):
-        certify.enclose_flow(CE, 0.1, backend="arb")
+@pytest.mark.parametrize("base", [CE, LOGISTIC])
+def test_arb_flow_on_kernel_losses_is_tight_and_inside_the_float64_ball(base):
+    """The Arb path (Arb's exp, certify.losses.arb_series): radii at the working precision's level,
+    and each Arb ball meets the float64 ball of the same time (both contain theta(t))."""
+    fa = certify.enclose_flow(base, 0.5, checkpoints=2, backend="arb", prec=128)
+    ff = certify.enclose_flow(base, 0.5, checkpoints=2)
+    for ca, cf in zip(fa.checkpoints, ff.checkpoints):
+        assert ca.t == cf.t and ca.radius < 1e-33
+        d = mpmath.sqrt(mpmath.fsum((mpmath.mpf(a) - mpmath.mpf(float(b))) ** 2 for a, b in zip(ca.center, cf.center)))
+        assert d <= ca.radius + cf.radius
+
+
+def test_arb_path_refuses_large_kernel_problems_and_other_backends():
+    from certify.losses.arb_series import MAX_ENTRIES
+
+    big = {"dims": [2, 1, 3], "loss": {"kind": "cross_entropy", "X": np.ones((2, MAX_ENTRIES // 3 + 1)).tolist(),
+                                        "Y": np.eye(3)[:, np.arange(MAX_ENTRIES // 3 + 1) % 3].tolist()},
+           "init": {"scheme": "gaussian", "seed": 0, "scale": 0.5}}
+    with pytest.raises(certify.TooLargeError, match="use --backend float64"):
+        certify.enclose_flow(big, 0.1, backend="arb")
+    with pytest.raises(UsageError, match=r"^the iv backend for the cross_entropy loss is not implemented"):
+        certify.enclose_flow(CE, 0.1, backend="iv")
 
 
 @pytest.mark.parametrize("base", [CE, LOGISTIC])
