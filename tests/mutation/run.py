@@ -261,6 +261,9 @@ MUTATIONS = [
     M("s31g-check-claims-unchecked", "certify/check/_verify.py",
       r"truth\(f\"\{where\}\.gw_norm2\[\{m_i\}\]\[2\]\", out\[\(i, j\)\], own\[\(i, j\)\], tally\)", "pass",
       ["tests/test_s31_weighted.py"], "check skipped"),
+    # ---- issue 12: kernel losses (producer) ---------------------------------------------------
+    M("ce-exp-mid-error-zero", "certify/losses/_kernels.py", r"EXP_MID_REL = 6\.0 \* U", "EXP_MID_REL = 0.0 * U",
+      ["tests/test_ce_certified.py", "-k", "exp_mid"], "wrong constant"),
 ]
 
 
