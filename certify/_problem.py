@@ -162,7 +162,7 @@ class _KernelLoss(LossData):
     @cached_property
     def constants(self) -> tuple[float, float]:
         """``(s_G, s_F)`` (gap-v2.md section 8): ``s_G`` the spectral Lipschitz constant of
-        ``grad l`` (S3.1's ``||Sxx||_2``; lemma S2.2-ce-lip), ``s_F >= sup ||Hl||_2``; rigorous."""
+        ``grad l`` (S3.1's ``||Sxx||_2``; lemma S2.2-ce-gradlip), ``s_F >= sup ||Hl||_2``; rigorous."""
         return self.kernel.gradient_lipschitz_2(), self.kernel.hessian_norm_upper()
 
     @cached_property

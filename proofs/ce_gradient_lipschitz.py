@@ -11,9 +11,7 @@ import sympy as sp
 
 from . import ProofFailure
 
-# The contract (certify/schemas/gap-v2.md section 8) and certify/losses/base.py cite this lemma as "S2.2-ce-lip",
-# but that name already belongs to the Hessian-Lipschitz lemma (proofs/ce_hessian_lipschitz.py) and lemma names
-# are unique (tests/test_proofs_symbolic.py); hence "S2.2-ce-gradlip".
+# "S2.2-ce-lip" is the Hessian-Lipschitz lemma (proofs/ce_hessian_lipschitz.py); this is the gradient's.
 LEMMA = "S2.2-ce-gradlip"
 TITLE = ("Gradient Lipschitz (spectral): ||G(W+E) - G(W)||_2 <= s_G ||E||_2, "
          "s_G = c ||X||_2 min(||X||_F, sqrt(min(d_0, d_N)) ||X||_2) / m")

@@ -7,10 +7,12 @@ import pytest
 from certify import proofs
 from fractions import Fraction
 
-from certify.proofs import s3_1_g_weighted, s3_1_tube, s3_4_data_weighted, s4_3_taylor_model, s4_5_segment, s4_6_rounding
+from certify.proofs import (ce_fast_gradient, s3_1_g_weighted, s3_1_tube, s3_4_data_weighted, s4_3_taylor_model,
+                            s4_5_segment, s4_6_rounding)
 
 
-@pytest.mark.parametrize("mod", [s3_1_g_weighted, s3_1_tube, s3_4_data_weighted, s4_3_taylor_model, s4_5_segment, s4_6_rounding],
+@pytest.mark.parametrize("mod", [ce_fast_gradient, s3_1_g_weighted, s3_1_tube, s3_4_data_weighted, s4_3_taylor_model,
+                                 s4_5_segment, s4_6_rounding],
                          ids=lambda m: m.LEMMA)
 def test_lemma_check_passes(mod):
     r = proofs.run(mod)
@@ -33,6 +35,8 @@ def test_lemma_check_passes(mod):
         (s4_6_rounding, {"up": lambda c, n: Fraction(c)}),  # no inflation for the roundings
         (s4_6_rounding, {"up": lambda c, n: Fraction(c) * (1 + Fraction(n, 2**53))}),  # n u instead of 2(n+2)u
         (s4_6_rounding, {"gamma_factor": 0.0}),     # products without Higham's gamma_k
+        (ce_fast_gradient, {"drop": ("softmax",), "implementation": False}),  # exp/sum/division errors of P
+        (ce_fast_gradient, {"drop": ("logits",), "implementation": False}),  # the rounding of W X
     ],
 )
 def test_lemma_check_rejects_wrong_formula(mod, overrides):

@@ -271,7 +271,7 @@ class Loss:
 
     def gradient_lipschitz_2(self) -> float:
         """A rigorous upper bound ``s_G`` of ``sup ||grad l(W + E) - grad l(W)||_2 / ||E||_2`` (spectral
-        norms; lemma ``S2.2-ce-lip``, ``proofs/ce_gradient_lipschitz.py``):
+        norms; lemma ``S2.2-ce-gradlip``, ``proofs/ce_gradient_lipschitz.py``):
         ``c ||X||_2 min(||X||_F, sqrt(min(d_0, d_N)) ||X||_2) / m`` with ``c`` = :meth:`hessian_bound`.
         It is also ``>= sup ||Hl||_2`` (:meth:`hessian_norm_upper`), the part ``||Sxx||_2`` plays for
         the square loss in S3.1 (gap-v2.md section 8)."""

@@ -54,7 +54,7 @@ class CrossEntropy(Loss):
     """
 
     kind = "cross_entropy"
-    lemmas = ("S2.2-ce-psd", "S2.2-ce-bound", "S2.2-ce-lip", "S4.6-exp")
+    lemmas = ("S2.2-ce-psd", "S2.2-ce-bound", "S2.2-ce-lip", "S2.2-ce-gradlip", "S4.6-exp", "S4.6-ce-fast")
 
     def __init__(self, X, Y, *, sum_tolerance: float = 1e-9):
         self.X = as_data_matrix(X, "X")

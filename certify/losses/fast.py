@@ -1,4 +1,4 @@
-"""The float64 gradient of a kernel loss with an a-priori bound of its rounding error (SPEC S4.6;
+"""The float64 gradient of a kernel loss with an a-priori bound of its rounding error (SPEC S4.6, lemma S4.6-ce-fast;
 gap-v2.md section 8): what each step of certified GD needs, at about twice the cost of the plain
 numpy gradient (the ball enclosures of :mod:`certify.losses.cross_entropy` cost ~15 times it).
 
@@ -32,8 +32,9 @@ probability vector; softmax is ``1/2``-Lipschitz per column in the 2-norm becaus
    ||X||_F + m sqrt(d_N d_0) tau) / m + u ||G^||_F`` (the division by ``m`` rounds once).
 
 Every bound is then evaluated in float64 rounded upward (:func:`certify._claims.up`).  The
-constants are fixed; the proof module ``proofs/ce_fast_gradient.py`` checks the chain in exact
-rationals on small instances and the tests compare ``err`` with 50-digit gradients.
+constants are fixed; the proof module ``proofs/ce_fast_gradient.py`` checks the chain by an
+adversarial-rounding simulation in 50-digit arithmetic, and the tests compare ``err`` with 50-digit
+gradients.
 """
 
 from __future__ import annotations

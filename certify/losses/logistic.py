@@ -42,7 +42,7 @@ class Logistic(Loss):
     """
 
     kind = "logistic"
-    lemmas = ("S2.2-ce-psd", "S2.2-ce-bound", "S2.2-ce-lip", "S4.6-exp")
+    lemmas = ("S2.2-ce-psd", "S2.2-ce-bound", "S2.2-ce-lip", "S2.2-ce-gradlip", "S4.6-exp", "S4.6-ce-fast")
 
     def __init__(self, X, y):
         self.X = as_data_matrix(X, "X")
