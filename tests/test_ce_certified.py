@@ -20,38 +20,18 @@ from certify import UsageError
 from certify.losses import CrossEntropy, Logistic
 from certify.losses._kernels import EXP_MID_REL, TINY, exp_mid
 from certify.losses.fast import gradient_with_error
+from helpers.ce_reference import Reference
 
 mpmath.mp.dps = 50
 
 
-def _mp_ce_gradient(W, X, Y):
-    """50-digit ``(1/m) (softmax(W X) diag(s) - Y) X^T`` (s the column sums of Y)."""
-    d, m = Y.shape
-    d0 = X.shape[0]
-    G = [[mpmath.mpf(0)] * d0 for _ in range(d)]
-    for i in range(m):
-        z = [mpmath.fsum(mpmath.mpf(W[c, j]) * mpmath.mpf(X[j, i]) for j in range(d0)) for c in range(d)]
-        mx = max(z)
-        e = [mpmath.exp(v - mx) for v in z]
-        S = mpmath.fsum(e)
-        s = mpmath.fsum(mpmath.mpf(y) for y in Y[:, i])
-        for c in range(d):
-            r = s * e[c] / S - mpmath.mpf(Y[c, i])
-            for j in range(d0):
-                G[c][j] += r * mpmath.mpf(X[j, i]) / m
-    return G
-
-
-def _mp_logistic_gradient(W, X, y):
-    m, d0 = X.shape[1], X.shape[0]
-    G = [mpmath.mpf(0)] * d0
-    for i in range(m):
-        z = mpmath.fsum(mpmath.mpf(W[0, j]) * mpmath.mpf(X[j, i]) for j in range(d0))
-        t = -mpmath.mpf(y[i]) * z
-        q = -mpmath.mpf(y[i]) / (1 + mpmath.exp(-t))  # -y sigma(t)
-        for j in range(d0):
-            G[j] += q * mpmath.mpf(X[j, i]) / m
-    return [G]
+def _mp_gradient(W, X, labels, kind="cross_entropy"):
+    """50-digit ``grad l(W)`` by the independent reference (tests/helpers/ce_reference.py)."""
+    key = "Y" if kind == "cross_entropy" else "y"
+    ref = Reference({"dims": [X.shape[0], W.shape[0]], "loss": {"kind": kind, "X": X.tolist(), key: labels.tolist()},
+                     "init": {"weights": [W.tolist()]}})
+    G = ref.grad_W(mpmath.matrix(W.tolist()))
+    return [[G[c, j] for j in range(G.cols)] for c in range(G.rows)]
 
 
 def _fro_dist(A, G):
@@ -75,7 +55,7 @@ def test_fast_ce_gradient_bound_contains_50_digit_truth(seed, logscale, soft, ti
         Y = np.eye(d)[:, rng.integers(0, d, m)]
     loss = CrossEntropy(X=X, Y=Y)
     fg = gradient_with_error(loss, W)
-    true = _mp_ce_gradient(W, X, Y)
+    true = _mp_gradient(W, X, Y)
     dist = _fro_dist(fg.G, true)
     assert dist <= fg.err  # soundness
     gnorm = float(np.linalg.norm(fg.G))
@@ -91,7 +71,7 @@ def test_fast_logistic_gradient_bound_contains_50_digit_truth(seed, logscale):
     y = rng.choice([-1.0, 1.0], 7)
     W = rng.normal(size=(1, 3)) * 10.0**logscale
     fg = gradient_with_error(Logistic(X=X, y=y), W)
-    dist = _fro_dist(fg.G, _mp_logistic_gradient(W, X, y))
+    dist = _fro_dist(fg.G, _mp_gradient(W, X, y, "logistic"))
     assert dist <= fg.err
     assert fg.err <= 1e-11 * (1.0 + float(np.linalg.norm(W)) * float(np.linalg.norm(X)))
 
@@ -254,40 +234,6 @@ def test_converge_translation_on_cross_entropy():
     assert not a.applies and a.eta_max is None and "assumes the whitened loss" in a.reason
 
 
-def _mp_grad_f(loss, Ws):
-    """50-digit gradient of f(W_1..W_N) = l(W_N...W_1) (chain rule, S2.1) for a kernel loss."""
-    N = len(Ws)
-    P = [Ws[0]]
-    for W in Ws[1:]:
-        P.append(W * P[-1])
-    X = mpmath.matrix(loss.X.tolist())
-    Z = P[-1] * X
-    d, m = Z.rows, Z.cols
-    R = mpmath.matrix(d, m)
-    for i in range(m):
-        if loss.kind == "cross_entropy":
-            zs = [Z[c, i] for c in range(d)]
-            mx = max(zs)
-            e = [mpmath.exp(z - mx) for z in zs]
-            S = mpmath.fsum(e)
-            s = mpmath.fsum(mpmath.mpf(float(v)) for v in loss.Y[:, i])
-            for c in range(d):
-                R[c, i] = s * e[c] / S - mpmath.mpf(float(loss.Y[c, i]))
-        else:
-            y = mpmath.mpf(float(loss.y[i]))
-            R[0, i] = -y / (1 + mpmath.exp(y * Z[0, i]))  # -y sigma(-y z)
-    G = R * X.T / m
-    out = []
-    for j in range(N):
-        L = G
-        for i in range(N - 1, j, -1):
-            L = Ws[i].T * L
-        if j > 0:
-            L = L * P[j - 1].T
-        out.append(L)
-    return out
-
-
 @pytest.mark.parametrize("base", [CE, LOGISTIC])
 @pytest.mark.parametrize("factor", [1, 2])
 def test_flow_defect_bound_contains_the_50_digit_defect(base, factor):
@@ -314,7 +260,8 @@ def test_flow_defect_bound_contains_the_50_digit_defect(base, factor):
               for a in A]
         dW = [sum((mpmath.matrix(a[i].tolist()) * (i * s ** (i - 1)) for i in range(2, len(a))),
                   mpmath.matrix(a[1].tolist())) for a in A]
-        g = _mp_grad_f(p.loss, Ws)
+        ref = Reference(base)
+        g = ref.unflatten(ref.grad(ref.flatten(Ws)))
         D2 = mpmath.fsum(mpmath.fsum(x**2 for x in (dW[j] + g[j])) for j in range(p.depth))
         worst = max(worst, mpmath.sqrt(D2))
     assert worst <= delta
