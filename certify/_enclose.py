@@ -16,6 +16,15 @@
   eigenvector, and Weyl's inequality adds ``||H - M||_2 <= ||rad||_F``.
 - :func:`s31_vs_s32`: the certified S3.1 bound at a point beside the S3.2
   enclosure (how loose S3.1 is).
+
+Kernel losses (cross-entropy, logistic; issue 12, gap-v2.md section 8): ``G = grad l`` over
+the ball end-to-end product is the loss's own Arb enclosure (Arb's ``exp``), and the order-1
+coefficient of ``G`` along ``W + s E_i`` is ``Hl(P)[P_1]`` (no longer linear in ``P_1`` alone):
+:class:`KernelHessian` encloses ``Hl(P)`` over a ball ``P`` in Arb, with the formulas derived by
+sympy in :mod:`certify.symbolic.cross_entropy` and proved in ``proofs/ce_hessian_psd.py``:
+cross-entropy ``Hl[E] = (1/m) U X^T``, ``U[:, i] = s_i p_i * (v_i - p_i . v_i)``, ``v_i = E x_i``,
+``p_i = softmax(P x_i)``; logistic ``U[0, i] = sigma'(t_i) v_i``, ``sigma' = 1/(4 cosh(z/2)^2)``.
+So ``Hf = J^T Hl J + (G-terms)`` is enclosed column by column as for the square losses.
 """
 
 from __future__ import annotations
@@ -30,6 +39,97 @@ from ._problem import Problem
 from ._series import GradientSeries
 
 MAX_S32_PARAMS = 400
+#: kernel losses: the dense Hessian touches every sample once per column (``n d_N m`` ball
+#: operations in Python); above this, :class:`TooLargeError`
+MAX_KERNEL_HESSIAN_WORK = 4_000_000
+
+
+def _require(problem: Problem, thing: str) -> None:
+    """The one-line refusal of a loss this module cannot enclose; the kernel losses are
+    handled here (:class:`KernelHessian`), whatever ``certified_for`` says."""
+    if not problem.loss.is_kernel:
+        problem.loss.require_certified(thing)
+
+
+class KernelHessian:
+    """Arb enclosures of the kernel loss's curvature ``Hl(P')`` for every ``P'`` in the ball matrix
+    ``P`` (``d_N x d_0`` ``arb_mat``), in the current Arb precision (module docstring).
+
+    Per sample ``i``: cross-entropy ``p_ci = 1 / (1 + R_ci / e_ci)`` with ``e_ki = exp(z_ki - M_i)``
+    (Arb's ``exp``; ``M_i`` the exact largest midpoint), ``R_ci = sum_{k != c} e_ki`` (``e_ci``
+    appears once: no dependency), and ``s_i = sum_c Y_ci`` in Arb (exactly 1 for one-hot columns);
+    logistic ``w_i = sigma(t_i)(1 - sigma(t_i)) = 1 / (4 cosh(z_i / 2)^2)`` (even in ``z``: the label's
+    sign drops out).  ``loss`` is the :mod:`certify.losses` object (``problem.loss.kernel``)."""
+
+    def __init__(self, loss, P):
+        from flint import arb, arb_mat
+
+        self.loss = loss
+        self.ce = loss.kind == "cross_entropy"
+        self.m = m = loss.m
+        self.Xa = arb_mat(np.asarray(loss.X, dtype=np.float64).tolist())
+        self.XTa = self.Xa.transpose()
+        Z = P * self.Xa
+        d = Z.nrows()
+        self.d = d
+        if not self.ce:
+            self.w = [1 / (4 * (Z[0, i] / 2).cosh() ** 2) for i in range(m)]
+            return
+        Y = np.asarray(loss.Y, dtype=np.float64)
+        self.s = [arb(1) if loss.one_hot else sum((arb(float(Y[k, i])) for k in range(d)), arb(0)) for i in range(m)]
+        self.p = []
+        zero = arb(0)
+        for i in range(m):
+            z = [Z[k, i] for k in range(d)]
+            M = arb(max(float(x.mid()) for x in z))  # exact (a double); any value is sound
+            e = [(x - M).exp() for x in z]
+            pre = [zero]
+            for k in range(d - 1):
+                pre.append(pre[-1] + e[k])
+            suf = [zero] * d
+            for k in range(d - 2, -1, -1):
+                suf[k] = suf[k + 1] + e[k + 1]
+            self.p.append([1 / (1 + (pre[c] + suf[c]) / e[c]) for c in range(d)])
+
+    def _logit_directions(self, E):
+        V = E * self.Xa
+        return [[V[k, i] for k in range(self.d)] for i in range(self.m)]
+
+    def apply(self, E):
+        """``arb_mat`` (``d_N x d_0``) containing ``Hl(P')[E']`` (the matrix ``H`` with ``<H, F> =
+        Hl(P')[E', F]``) for every ``P'`` in the ball and ``E'`` in the ball matrix ``E``."""
+        from flint import arb, arb_mat
+
+        d, m = self.d, self.m
+        U = arb_mat(d, m)
+        for i, v in enumerate(self._logit_directions(E)):
+            if self.ce:
+                p, s = self.p[i], self.s[i]
+                q = sum((pc * vc for pc, vc in zip(p, v)), arb(0))
+                for c in range(d):
+                    U[c, i] = s * p[c] * (v[c] - q)
+            else:
+                U[0, i] = self.w[i] * v[0]
+        return (U * self.XTa) / m
+
+    def form(self, E):
+        """``arb`` containing ``Hl(P')[E', E']`` (``>= 0``, S2.2-ce-psd) for every ``P'``, ``E'``:
+        ``(1/m) sum_i s_i sum_c p_ci (v_ci - p_i . v_i)^2`` (cross-entropy), ``(1/m) sum_i w_i v_i^2``."""
+        from flint import arb
+
+        total = arb(0)
+        for i, v in enumerate(self._logit_directions(E)):
+            if self.ce:
+                p = self.p[i]
+                q = sum((pc * vc for pc, vc in zip(p, v)), arb(0))
+                total += self.s[i] * sum((pc * (vc - q) ** 2 for pc, vc in zip(p, v)), arb(0))
+            else:
+                total += self.w[i] * v[0] ** 2
+        total = total / self.m
+        if not total.lower() >= 0:  # every term is a nonnegative variance: clamp the ball at 0
+            u = total.upper()
+            total = arb(u / 2, u / 2) if u >= 0 else arb(0)
+        return total
 
 
 def _ctx_prec(prec):
@@ -55,6 +155,26 @@ def _ball_layers(problem: Problem, theta, radius: float):
     return Ws
 
 
+def _end_to_end(Ws):
+    P = Ws[0]
+    for W in Ws[1:]:
+        P = W * P
+    return P
+
+
+def _kernel_maps(problem: Problem, Ws, prec: int, hessian: bool):
+    """``(g0, glin)`` for a kernel loss: ``G`` over the ball end-to-end product ``P`` of the ball
+    layers ``Ws`` (the GradientSeries' ``P_N[0]`` is the same product, so ``g0`` returns it for any
+    argument) and, with ``hessian``, ``G_1 = Hl(P)[P_1]`` (:class:`KernelHessian`)."""
+    kernel = problem.loss.kernel
+    P = _end_to_end(Ws)
+    G = _Wrap(kernel.arb_gradient(P, prec=prec).a)
+    if not hessian:
+        return (lambda _P: G), None
+    K = KernelHessian(kernel, P)
+    return (lambda _P: G), (lambda P1: _Wrap(K.apply(P1.a)))
+
+
 def _loss_maps(problem: Problem):
     from flint import arb_mat
 
@@ -71,9 +191,10 @@ def _loss_maps(problem: Problem):
 def gradient_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec: int = 128) -> list:
     """Per layer, an ``arb_mat`` containing ``grad_j f(z)`` (S2.1) for every ``z`` in
     the box ``|z_i - theta_i| <= radius``."""
+    _require(problem, "gradient and Hessian enclosure")
     with _ctx_prec(prec):
         Ws = _ball_layers(problem, theta, radius)
-        g0, glin = _loss_maps(problem)
+        g0, glin = _kernel_maps(problem, Ws, prec, False) if problem.loss.is_kernel else _loss_maps(problem)
         gs = GradientSeries(problem.depth, g0, glin)
         for j, W in enumerate(Ws):
             gs.W[j].append(_Wrap(W))
@@ -84,10 +205,15 @@ def hessian_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec:
     """``arb_mat`` enclosing ``Hf(z)`` for all ``z`` in the box of half-width ``radius``."""
     from flint import arb_mat
 
-    problem.loss.require_certified("Hessian enclosure")
+    _require(problem, "Hessian enclosure")
     n = problem.n_params
     if n > MAX_S32_PARAMS:
         raise TooLargeError(f"the dense Hessian enclosure is limited to {MAX_S32_PARAMS} parameters, got {n}")
+    if problem.loss.is_kernel:
+        work = n * problem.dims[-1] * problem.loss.m
+        if work > MAX_KERNEL_HESSIAN_WORK:
+            raise TooLargeError(f"the dense Hessian enclosure of the {problem.loss.kind} loss touches every sample "
+                                f"once per parameter: n d_N m = {work} exceeds {MAX_KERNEL_HESSIAN_WORK}")
     with _ctx_prec(prec):
         dims, N = problem.dims, problem.depth
         Ws = _ball_layers(problem, theta, radius)
@@ -95,7 +221,7 @@ def hessian_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec:
         for j in range(N):
             shapes.append((dims[j + 1], dims[j], off))
             off += dims[j + 1] * dims[j]
-        g0, glin = _loss_maps(problem)
+        g0, glin = _kernel_maps(problem, Ws, prec, True) if problem.loss.is_kernel else _loss_maps(problem)
         H = arb_mat(n, n)
         for col in range(n):
             gs = GradientSeries(N, g0, glin)
@@ -182,11 +308,13 @@ def lambda_min_enclosure(H, prec: int = 128) -> tuple[float, float]:
 
 def s31_vs_s32(problem: Problem, theta: np.ndarray) -> dict:
     """Certified S3.1 bound ``mu`` of ``m = max(0, -lambda_min(Hf))`` at ``theta``
-    beside the S3.2 enclosure of ``m``; ``ratio = mu / m_upper``."""
+    beside the S3.2 enclosure of ``m``; ``ratio = mu / m_upper``.  Kernel losses: S3.1 with
+    ``s_G`` (``certify._lossdata.data_bounds``) and ``G`` over the ball product (``Hl >= 0``,
+    proofs/ce_hessian_psd.py, so S3.1 holds unchanged)."""
     from ._flow import _Model, _s31_on_tube
     from .arith import get_context
 
-    problem.loss.require_certified("S3.1 and S3.2 curvature bounds")
+    _require(problem, "S3.1 and S3.2 curvature bounds")
     ctx = get_context("float64")
     with ctx:
         model = _Model(problem, ctx)

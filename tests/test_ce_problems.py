@@ -303,11 +303,6 @@ def _api_refusals():
     from certify import strategies
 
     return [
-        ("curvature profile", lambda p: certify.curvature_profile(p, 0.1, 1)),
-        ("curvature profile", lambda p: certify.curvature_by_scale(p, 0.1, (1.0, 0.1))),
-        ("gradient and Hessian enclosure", lambda p: certify.gradient_ball(p, p.theta0)),
-        ("Hessian enclosure", lambda p: certify.hessian_ball(p, p.theta0)),
-        ("S3.1 and S3.2 curvature bounds", lambda p: certify.s31_vs_s32(p, p.theta0)),
         ("lambda_max bound", strategies.lambda_max_upper),
     ]
 
@@ -340,9 +335,7 @@ def ce_file(tmp_path):
 
 
 def test_cli_refusals_exit_2_one_line(capsys, tmp_path, ce_file):
-    cases = [
-        (["curvature", ce_file, "--t-end", "0.1", "--checkpoints", "1"], "curvature profile"),
-    ]
+    cases = []
     for argv, thing in cases:
         code, out, err = run(capsys, *argv)
         line = one_line_error(err)
@@ -411,11 +404,11 @@ def test_conditions_undetermined_with_the_reason(capsys, base, tmp_path):
     rep = certify.check_conditions(p, eta=1e-2, eps=0.1)
     bal = rep["balancedness"]
     assert bal.status == "fails" and bal.margin < 0  # weights only: checked as for any loss
+    whitened_only = ("deficiency_margin", "acgh19_balancedness", "acgh19_step_size", "scalar_output_bad_set")
     for h in rep.hypotheses:
-        if h.name != "balancedness":
+        if h.name in whitened_only:
             assert h.status == "undetermined" and h.margin is None, h.name
-            assert h.reason == (f"assumes the whitened or square loss: certified {h.name} for the "
-                                f"{p.loss.kind} loss is {NOT_YET}")
+            assert h.reason.startswith(("assumes the whitened square loss", "not applicable: d_N")), h.reason
     import jsonschema
 
     jsonschema.validate(json.loads(json.dumps(rep.to_json(), allow_nan=False)), certify.schema("conditions"))
@@ -423,7 +416,7 @@ def test_conditions_undetermined_with_the_reason(capsys, base, tmp_path):
     f.write_text(json.dumps(base))
     code, out, err = run(capsys, "conditions", f, "--json")
     assert code == 0 and not err
-    assert [h["status"] for h in json.loads(out)["hypotheses"]][1:] == ["undetermined"] * 8
+    assert [h["status"] for h in json.loads(out)["hypotheses"] if h["name"] in whitened_only] == ["undetermined"] * 4
 
 
 @pytest.mark.parametrize("base", [CE, LOGISTIC])

@@ -54,6 +54,16 @@ The hypotheses (name: margin):
   and ``-Phi`` (``d_N = 1``); a verdict only when its preconditions are certified (a whitened
   target, exact balancedness), else ``undetermined`` with the angle reported.
 
+Kernel losses (cross-entropy, logistic; issue 12): ``balancedness`` is about the weights
+alone; ``deficiency_margin``, ``acgh19_*`` and ``scalar_output_bad_set`` assume the whitened
+square loss (ACGH19 Theorem 1 and the bad ray are statements about its target ``Phi``) and are
+``undetermined`` with that reason; ``smoothness``, ``edge_of_stability``, ``curvature`` and
+``ec21_gap_theorem`` are checked: PAPER.md section 1's theorem holds for any C^3 objective, S4.5 (a)
+and S3.1 need only ``s_G >= sup ||Hl||_2`` and ``Hl >= 0`` (gap-v2.md section 8,
+proofs/ce_hessian_psd.py), and ``gamma`` adds ``L_H A^3`` for the third derivative of the loss
+(:func:`tube_constants`; ``L_H`` the Lipschitz constant of ``Hl``, lemma S2.2-ce-lip).  Loss values
+and Hessian forms on boxes use the loss's Arb enclosures (Arb's ``exp``).
+
 Trajectory-based quantities (:mod:`.trajectory`) use a partition ``0 = t_0 < ... < t_M = T``, the
 validated GF enclosure ``theta(t_i) in B(c_i, r_i)`` (S4.3) and the motion bound
 ``||theta(t) - theta(t_i)|| <= sqrt((t_{i+1} - t_i)(f_up(t_i) - f_lo(t_{i+1})))``

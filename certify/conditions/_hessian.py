@@ -1,7 +1,9 @@
 """Certified Hessian quadratic forms on a box of parameters (S2.2) and the
 certified lower bounds of ``lambda_max(Hf)`` they give (Rayleigh quotients of a
 float eigenvector evaluated in Arb): used by the smoothness and edge-of-stability
-hypotheses and by the trajectory's loss enclosures."""
+hypotheses and by the trajectory's loss enclosures.  Kernel losses (cross-entropy, logistic):
+the loss's own Arb value and gradient over the ball product and ``Hl[P_1, P_1]`` from
+:class:`certify._enclose.KernelHessian` (Arb's ``exp``; S2.2-ce-psd)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ def _loss_and_hess_form_box(problem: Problem, x: np.ndarray, rad: float, v: np.n
     dims = problem.dims
     Ws = [_amat(w, rad) for w in unflatten(np.asarray(x, dtype=np.float64), dims)]
     loss = problem.loss
+    if loss.is_kernel:
+        return _kernel_loss_and_form(loss.kernel, Ws, v, dims)
     square = isinstance(loss, SquareLoss)
     if square:
         Sxx, Syx, cc = loss.exact_stats
@@ -50,6 +54,28 @@ def _loss_and_hess_form_box(problem: Problem, x: np.ndarray, rad: float, v: np.n
         hl = _sumsq(P1)
         val = _sumsq(G) / 2
     form = hl + (2 * _inner(G, P2) if P2 is not None else 0)
+    vv = sum(arb(float(t)) ** 2 for t in np.asarray(v, dtype=np.float64))
+    return val, form / vv
+
+
+def _kernel_loss_and_form(kernel, Ws, v, dims):
+    """:func:`_loss_and_hess_form_box` for a kernel loss (the ball layers ``Ws``)."""
+    from flint import arb
+    from flint import ctx as flint_ctx
+
+    from .._enclose import KernelHessian
+
+    prec = flint_ctx.prec
+    if v is None:
+        return kernel.arb_value(_end_to_end(Ws), prec=prec), None
+    Vs = [_amat(w) for w in unflatten(np.asarray(v, dtype=np.float64), dims)]
+    P0, P1, P2 = Ws[0], Vs[0], None
+    for W, V in zip(Ws[1:], Vs[1:]):
+        n2 = W * P2 + V * P1 if P2 is not None else V * P1
+        P0, P1, P2 = W * P0, W * P1 + V * P0, n2
+    val = kernel.arb_value(P0, prec=prec)
+    hl = KernelHessian(kernel, P0).form(P1)
+    form = hl + (2 * _inner(kernel.arb_gradient(P0, prec=prec).a, P2) if P2 is not None else 0)
     vv = sum(arb(float(t)) ** 2 for t in np.asarray(v, dtype=np.float64))
     return val, form / vv
 

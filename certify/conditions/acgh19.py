@@ -33,7 +33,7 @@ def check_acgh19(N: int, d: Deficiency, delta, eta, eps):
     hs = Hypothesis("acgh19_step_size", "[ACGH19]", Status.UNDETERMINED, MEANING_STEP)
     c_ball, phiF = d.c, d.phiF
     if c_ball is None:
-        hb.reason = hs.reason = "needs the deficiency margin (undetermined: see deficiency_margin)"
+        hb.reason = hs.reason = d.loss_reason or "needs the deficiency margin (undetermined: see deficiency_margin)"
         return hb, hs
     if phiF.is_zero():
         hb.reason = hs.reason = "Phi = 0: sigma_min(Phi) = 0, no deficiency margin c > 0"

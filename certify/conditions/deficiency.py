@@ -4,7 +4,8 @@
 ``sigma_min(Phi)^2 = lambda_min(Gram)`` is enclosed by a verified positive
 definiteness test of ``Gram - s I`` (LDL^T in Arb: every pivot certainly
 positive) from below and an exact Rayleigh quotient from above.  For the data
-loss, ``Phi = Syx`` when ``Sxx = I`` exactly, else undetermined."""
+loss, ``Phi = Syx`` when ``Sxx = I`` exactly, else undetermined.  The kernel losses
+(cross-entropy, logistic) have no target: undetermined, the theorem assumes the whitened loss."""
 
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ class Deficiency:
     c: object = None
     phiF: object = None
     l0: object = None
+    #: the theorem assumes another loss (kernel losses): the reason every ACGH19 hypothesis gives
+    loss_reason: str | None = None
+
+
+def whitened_only(kind: str, what: str) -> str:
+    """The reason of a hypothesis that assumes the whitened square loss, for the ``kind`` loss."""
+    return (f"assumes the whitened square loss l(W) = ||W - Phi||_F^2 / 2: {what}; the {kind} loss has no "
+            "target Phi, so the statement does not apply (undetermined)")
 
 
 def _target(problem: Problem):
@@ -39,6 +48,9 @@ def _target(problem: Problem):
     from flint import fmpq_mat
 
     loss = problem.loss
+    if loss.is_kernel:
+        return None, whitened_only(loss.kind, "ACGH19 Theorem 1 (PAPER.md section 4) measures the deficiency "
+                                              "margin c = sigma_min(Phi) - ||W_{N:1}(0) - Phi||_F against its target")
     if not isinstance(loss, SquareLoss):
         return _qmat(loss.target), None
     Sxx, Syx, _ = loss.exact_stats
@@ -118,6 +130,9 @@ def check_deficiency(problem: Problem, exact: bool):
 
     Phi, why = _target(problem)
     d = Deficiency(Phi, why)
+    if problem.loss.is_kernel:
+        d.loss_reason = whitened_only(problem.loss.kind, "ACGH19 Theorem 1's thresholds delta_max and eta_max "
+                                                         "(PAPER.md section 4) need c and ||Phi||_F")
     h = Hypothesis("deficiency_margin", "[ACGH19]", Status.UNDETERMINED, MEANING)
     if Phi is None:
         h.reason = why

@@ -14,7 +14,7 @@ from .acgh19 import check_acgh19
 from .balancedness import check_balancedness
 from .base import NAMES, ConditionsReport, Hypothesis, Status
 from .curvature import check_curvature
-from .deficiency import check_deficiency
+from .deficiency import check_deficiency, whitened_only
 from .ec21 import check_ec21
 from .edge_of_stability import check_edge_of_stability
 from .scalar_output import check_scalar_output
@@ -84,11 +84,16 @@ def _run(problem: Problem, eta, eps, t_end, want_traj, nseg) -> ConditionsReport
     rep = ConditionsReport(problem, eta, eps, t_end, float(hz.T), notes=notes)
     H = {}
     H["balancedness"], delta = check_balancedness(problem, exact)
-    if not problem.loss.certified:
+    if not (problem.loss.certified or problem.loss.is_kernel):
         return _uncertified_loss(problem, rep, H)
     H["deficiency_margin"], d = check_deficiency(problem, exact)
     H["acgh19_balancedness"], H["acgh19_step_size"] = check_acgh19(problem.depth, d, delta, eta, eps)
-    H["scalar_output_bad_set"] = check_scalar_output(problem, d.Phi, d.why, exact, H["balancedness"])
+    why = d.why
+    if problem.loss.is_kernel:
+        why = whitened_only(problem.loss.kind, "the bad ray W_{N:1} = -x Phi (PAPER.md section 4, [derived]) is "
+                                               "a statement about the end-to-end flow of the whitened loss")
+        rep.notes.append(KERNEL_NOTE.format(kind=problem.loss.kind))
+    H["scalar_output_bad_set"] = check_scalar_output(problem, d.Phi, why, exact, H["balancedness"])
     traj, traj_reason, gap, gap_reason = _trajectory_and_gap(problem, hz, eta, want_traj, nseg)
     ec = check_ec21(traj, traj_reason, eps, eta, gap, gap_reason)
     eps_used = ec.quantities.get("eps")
@@ -111,11 +116,18 @@ UNKNOWN_QUANTITIES = {"edge_of_stability": ("lambda_max_theta0_estimate", "lambd
                                             "two_over_lambda_max_theta0_estimate")}
 
 
+#: the report's note on a kernel loss (cross-entropy, logistic; issue 12)
+KERNEL_NOTE = ("the {kind} loss: deficiency_margin, acgh19_* and scalar_output_bad_set assume the whitened square "
+               "loss (undetermined); smoothness, edge_of_stability and ec21_gap_theorem ([derived]) hold for any "
+               "C^3 objective and use the loss's s_G >= sup ||Hl||_2 (gap-v2.md section 8) and, with curvature "
+               "(reported), Hl >= 0 (S2.2-ce-psd) in S3.1; gamma adds the third-derivative term L_H A^3 with L_H "
+               "the Lipschitz constant of Hl (S2.2-ce-lip); loss values and Hessian forms on boxes use Arb's exp")
+
+
 def _uncertified_loss(problem: Problem, rep: ConditionsReport, H: dict) -> ConditionsReport:
-    """A loss the certified machinery does not handle yet (cross-entropy, logistic): balancedness
-    (a property of the weights alone) is checked as usual; every other hypothesis assumes the
-    whitened/square loss (its target Phi, its statistics, its GF enclosure or its GD balls) and
-    is undetermined with the reason."""
+    """A loss the certified machinery does not handle (a safety net: every loss kind today is
+    handled, the kernel losses since issue 12): balancedness (a property of the weights alone)
+    is checked as usual; every other hypothesis is undetermined with the reason."""
     kind = problem.loss.kind
     for name in NAMES:
         if name not in H:

@@ -27,18 +27,26 @@ from ._hessian import _loss_and_hess_form_box
 from ._numeric import _arb, _nonneg, _sqrt, certainly_nonpositive, certainly_positive, possibly_positive
 
 
-def tube_constants(ref, d, s_G: float, gF: float) -> dict:
+def tube_constants(ref, d, s_G: float, gF: float, hess_lip: float = 0.0) -> dict:
     """Rigorous bounds over the set where every layer ``Z_l`` is within ``d[l]``
     (Frobenius) of the reference point ``ref`` (a ``certify._gap._Ref``:
     spectral bounds ``n_l``, ``pi_{b:a}``, ``g = ||G||_2``), ``gF >= ||G(ref)||_F``,
-    ``s_G >= ||Hl||_2`` (1 whitened, ``||Sxx||_2`` data):
+    ``s_G >= ||Hl||_2`` (1 whitened, ``||Sxx||_2`` data; the kernel losses' ``s_G`` of
+    gap-v2.md section 8, which is also ``>= sup ||Hl||_2``), ``hess_lip`` a Lipschitz constant
+    of ``W -> Hl(W)`` (0 for the square losses, whose ``Hl`` is constant; the kernel losses'
+    ``hessian_lipschitz()``, lemma S2.2-ce-lip):
 
     - ``mu >= max(0, -lambda_min(Hf))`` and ``beta >= ||Hf||_2`` (S3.1, S4.5 (a):
       ``certify._gap.tube_bounds``);
     - ``grad >= ||grad f||``: ``||grad_j f|| <= ||Z_{N:j+1}||_2 ||G||_F ||Z_{j-1:1}||_2``,
       so ``||grad f|| <= ||G||_F sqrt(sum_j a_j^2)``;
     - ``gamma``: a Lipschitz constant of ``Hf`` on any convex subset
-      (proofs/s2_2_hessian_lipschitz.py): ``3 s_G A lambda(C) + g sqrt(6 sum_{a<b<c} K_abc^2)``;
+      (proofs/s2_2_hessian_lipschitz.py): ``3 s_G A lambda(C) + g sqrt(6 sum_{a<b<c} K_abc^2)``,
+      plus ``hess_lip A^3`` when ``Hl`` is not constant: the lemma's third derivative
+      ``D^3 f[w,u,u]`` gains the term ``D^3 l[E_w, E_u, E_u]`` (differentiating ``Hl(P(z))`` along
+      ``w``: ``P' = E_w``), and ``|D^3 l[A,B,B]| <= hess_lip ||A||_F ||B||_F^2`` (S2.2-ce-lip (i)) with
+      ``||E_w||_F <= A |w|``, ``||E_u||_F <= A |u|``; the other terms are the lemma's, with
+      ``|Hl[X,Y]| <= s_G ||X||_F ||Y||_F`` and ``G' = Hl[E_w]`` for any twice differentiable loss;
     - ``s3``: the PAPER.md section-3 bound ``(N-1) rho^(N-2) ||G||_F`` (proofs/s3_homogeneous.py).
 
     Perturbations: ``||Z_{b:a}||_2 <= pi_{b:a} + prod(n+d) - prod n`` and
@@ -49,10 +57,10 @@ def tube_constants(ref, d, s_G: float, gF: float) -> dict:
 
     N = len(d)
     with arb_prec():
-        return _tube_constants(Tube(ref.base, d), ref, s_G, gF, N)
+        return _tube_constants(Tube(ref.base, d), ref, s_G, gF, N, hess_lip)
 
 
-def _tube_constants(tp, ref, s_G, gF, N) -> dict:
+def _tube_constants(tp, ref, s_G, gF, N, hess_lip=0.0) -> dict:
     from flint import arb
 
     mu_b = tp.mu(ref.g, s_G)
@@ -70,6 +78,8 @@ def _tube_constants(tp, ref, s_G, gF, N) -> dict:
                 K = pn(N, c + 1) * pn(c - 1, b + 1) * pn(b - 1, a + 1) * pn(a - 1, 1)
                 k2 += K * K
     gamma = 3 * sG * A * lamC + g2 * (6 * k2).sqrt()
+    if hess_lip:  # kernel losses: D^3 l[E_w, E_u, E_u] (see tube_constants)
+        gamma = gamma + arb(hess_lip) * A ** 3
     rho = max((n[l] + D[l] for l in range(N)), key=hi)
     s3 = (N - 1) * rho ** (N - 2) * gf if N >= 2 else arb(0)
     return {"mu": mu, "beta": beta, "grad": hi(gf * A), "gamma": hi(gamma), "s3": hi(s3)}
@@ -92,11 +102,12 @@ class _Segment:
     gF: float
     base: dict = field(default_factory=dict)  # tube constants at radius rho (eps = 0)
     cache: dict = field(default_factory=dict)
+    hess_lip: float = 0.0  # Lipschitz constant of Hl (kernel losses; 0: Hl constant)
 
     def at(self, eps: float, s_G: float) -> dict:
         if eps not in self.cache:
             N = len(self.ref.n)
-            self.cache[eps] = tube_constants(self.ref, [claim_up(self.rho + eps)] * N, s_G, self.gF)
+            self.cache[eps] = tube_constants(self.ref, [claim_up(self.rho + eps)] * N, s_G, self.gF, self.hess_lip)
         return self.cache[eps]
 
 
@@ -120,7 +131,9 @@ def _g_frobenius(problem: Problem, Ws, ctx) -> float:
         P = B[0]
         for b in B[1:]:
             P = b @ P
-        if isinstance(problem.loss, SquareLoss):
+        if problem.loss.is_kernel:  # the loss's rigorous ball of grad l over the ball product
+            G = problem.loss.kernel.enclose_gradient(P.mid(), P.r)
+        elif isinstance(problem.loss, SquareLoss):
             eSxx, eSyx, _ = problem.loss.exact_stats
             G = P @ ctx.matrix(fmpq_to_fractions(eSxx)) - ctx.matrix(fmpq_to_fractions(eSyx))
         else:
@@ -137,6 +150,7 @@ def _trajectory(problem: Problem, T: Fraction, times: list) -> _Trajectory:
 
     enc = enclose_flow(problem, T, checkpoints=times)
     s_G = _s_G(problem)
+    hess_lip = problem.loss.kernel.hessian_lipschitz() if problem.loss.is_kernel else 0.0
     ctx = get_context("float64")
     pts = []
     for cp in enc.checkpoints:
@@ -153,8 +167,9 @@ def _trajectory(problem: Problem, T: Fraction, times: list) -> _Trajectory:
         rho = claim_up(hi(arb(r) + arb(motion)))
         Ws = [np.array(w) for w in unflatten(x, problem.dims)]
         ref = make_ref(0, Ws, problem, ctx)
-        seg = _Segment(Fraction(t0), Fraction(t1), x, r, motion, rho, ref, _g_frobenius(problem, Ws, ctx))
-        seg.base = tube_constants(ref, [rho] * problem.depth, s_G, seg.gF)
+        seg = _Segment(Fraction(t0), Fraction(t1), x, r, motion, rho, ref, _g_frobenius(problem, Ws, ctx),
+                       hess_lip=hess_lip)
+        seg.base = tube_constants(ref, [rho] * problem.depth, s_G, seg.gF, hess_lip)
         segs.append(seg)
     return _Trajectory(T, segs, pts, s_G)
 
