@@ -43,6 +43,7 @@ def candidate(W0, p: int, loss):
     Q = [st((W0[N - 1].shape[0], W0[j - 1].shape[0] if j else W0[0].shape[1])) for j in range(N)]
     for j in range(N):
         W[j][0] = W0[j]
+    series = loss.kernel.float_series() if loss.kernel is not None else None  # section 8: the loss's gradient series
     for i in range(p):
         P[0][i] = W[0][i]
         for j in range(1, N):
@@ -54,7 +55,9 @@ def candidate(W0, p: int, loss):
             S[j][i] = _cauchy(S[j + 1], W[j], i)
         for j in range(N):
             ST[j][i] = S[j][i].T
-        if loss.square:
+        if series is not None:
+            G[i] = series.push(P[N - 1][i])
+        elif loss.square:
             G[i] = (P[N - 1][0] @ loss.Sxx_f - loss.Syx_f) if i == 0 else P[N - 1][i] @ loss.Sxx_f
         else:
             G[i] = (P[N - 1][0] - loss.Phi) if i == 0 else P[N - 1][i]
@@ -224,7 +227,12 @@ def defect_bound(a, p: int, h: Fraction, loss, strict: bool = False) -> tuple[fl
     S[N - 1] = Wt[N - 1]
     for j in range(N - 2, -1, -1):
         S[j] = tm_mul_(S[j + 1], Wt[j], hp, pairs)
-    if loss.square:
+    if loss.kernel is not None:
+        # section 8: G along the truncated product polynomial (coefficient balls, Lagrange
+        # remainder) plus s_F times the product's own remainder
+        PN = P[N - 1]
+        G = TM(*loss.kernel.grad_tm(PN.m, PN.r, PN.rem, h))
+    elif loss.square:
         G = tm_lin(P[N - 1], loss.Sxx_f, loss.Esxx, loss.sxx_norm2)
         G = tm_shift0(G, loss.Syx_f, loss.Esyx)
     else:

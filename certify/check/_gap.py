@@ -141,6 +141,8 @@ def _float_loss(Ws, loss, problem) -> float:
     P = Ws[0]
     for w in Ws[1:]:
         P = w @ P
+    if loss.kernel is not None:
+        return loss.kernel.loss(P)
     if loss.square:
         c = problem.loss.float_stats[2]
         return 0.5 * float(np.vdot(P @ loss.Sxx_f, P)) - float(np.vdot(P, loss.Syx_f)) + c

@@ -28,6 +28,10 @@ def data_norm(doc, loss, tally) -> float:
     loss.split = None
     if "data_split" in doc and not loss.square:
         raise V.Invalid("data_split: only the square loss has a data matrix to split")
+    if loss.kernel is not None:
+        return _kernel_bounds(doc, loss, tally)
+    if "loss_bounds" in doc:
+        raise V.Invalid("loss_bounds: only the cross-entropy and logistic losses have them (gap-v2.md section 8)")
     if not loss.square:
         return 1.0
     sx = V.field(doc, "sxx", "certificate", dict)
@@ -35,6 +39,18 @@ def data_norm(doc, loss, tally) -> float:
     V.truth("sxx.norm2", s_G, loss.sxx_norm2, tally)
     if "data_split" in doc:
         loss.split = _split(V.field(doc, "data_split", "certificate", dict), loss, tally)
+    return s_G
+
+
+def _kernel_bounds(doc, loss, tally) -> float:
+    """Kernel losses (gap-v2.md section 8): ``"sxx": null`` and the claimed ``loss_bounds``
+    ``s_G``, ``s_F`` at least the checker's own (truth side); returns the claimed ``s_G``."""
+    if doc.get("sxx") is not None:
+        raise V.Invalid(f"sxx: must be null for the {loss.kernel.kind} loss (gap-v2.md section 8)")
+    lb = V.field(doc, "loss_bounds", "certificate", dict)
+    s_G, s_F = V.num(lb, "s_G", "loss_bounds"), V.num(lb, "s_F", "loss_bounds")
+    V.truth("loss_bounds.s_G", s_G, loss.kernel.s_G, tally)
+    V.truth("loss_bounds.s_F", s_F, loss.kernel.s_F, tally)
     return s_G
 
 

@@ -25,9 +25,14 @@ class Loss:
 
     def __init__(self, problem):
         from .._problem import SquareLoss
+        from ._kloss import KernelLoss, is_kernel
 
         self.square = isinstance(problem.loss, SquareLoss)
-        if self.square:
+        #: cross-entropy / logistic (gap-v2.md section 8): the checker's own kernels, else None
+        self.kernel = KernelLoss(problem.loss, problem.dims[-1]) if is_kernel(problem.loss) else None
+        if self.kernel is not None:
+            self.own_s_G = self.kernel.s_G
+        elif self.square:
             Sxx_f, Syx_f, _ = problem.loss.float_stats
             eSxx, eSyx, _ = problem.loss.exact_stats
             self.Sxx_f, self.Syx_f = Sxx_f, Syx_f
@@ -40,11 +45,15 @@ class Loss:
             self.n_sxx = A.fro_up(Sxx_f)
             self.e_sxx = 0.0 if self.Esxx is None else A.fro_up(self.Esxx)
             self.e_syx = 0.0 if self.Esyx is None else A.fro_up(self.Esyx)
+            self.own_s_G = self.sxx_norm2
         else:
             self.Phi = np.asarray(problem.loss.target, dtype=np.float64)
+            self.own_s_G = 1.0
 
     def G_ball(self, P, Pr):
         """Enclosure of the exact ``grad l`` at the exact product ``P`` (in the ball)."""
+        if self.kernel is not None:
+            return self.kernel.G_ball(P, Pr)
         if self.square:
             Am, Ar = A.mm(P, Pr, self.Sxx_f, self.Esxx)
             return A.addsub(Am, Ar, self.Syx_f, self.Esyx, -1)
@@ -88,7 +97,9 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
         for j in range(N - 2, -1, -1):
             St[j] = St[j + 1] @ Ws[j]
             S[j][t] = St[j]
-        if loss.square:
+        if loss.kernel is not None:
+            Gt = loss.kernel.grad_float(Pt[-1])
+        elif loss.square:
             Gt = (Pt[-1] @ loss.Sxx_f) - loss.Syx_f
         else:
             Gt = Pt[-1] - loss.Phi
@@ -126,7 +137,11 @@ def gd_block(Ws, eta, loss, N: int, nsteps: int):
     ES[N - 1] = zero
     for j in range(N - 2, -1, -1):
         ES[j] = prod_err(ES[j + 1], nS[j + 1], zero, nW[j], W[j].shape[1], S[j][0].size)
-    if loss.square:
+    if loss.kernel is not None:
+        # section 8: E(G) = ||G^ - Gm||_F + ||Gr||_F + s_F E(P_N), the balls at all the block's
+        # float products at once
+        EG = loss.kernel.float_errors(G, P[N - 1], EP[-1])
+    elif loss.square:
         k = loss.Sxx_f.shape[0]
         EA = prod_err(EP[-1], nP[-1], loss.e_sxx, loss.n_sxx, k, G[0].size)
         EG = infl(EA + loss.e_syx + U * nG, 4)
@@ -184,7 +199,9 @@ def strict_rounds(its, news, eta, loss, problem, N: int, prec: int = 256) -> np.
 def _strict_rounds(its, news, eta, loss, problem, N: int) -> np.ndarray:
     from flint import arb, arb_mat
 
-    if loss.square:
+    if loss.kernel is not None:
+        pass  # G from the checker's rigorous float ball (below), converted to Arb balls
+    elif loss.square:
         eSxx, eSyx, _ = problem.loss.exact_stats
         Sxx, Syx = arb_mat(eSxx), arb_mat(eSyx)
     else:
@@ -200,7 +217,10 @@ def _strict_rounds(its, news, eta, loss, problem, N: int) -> np.ndarray:
         S[N - 1] = B[N - 1]
         for j in range(N - 2, -1, -1):
             S[j] = S[j + 1] * B[j]
-        G = P[-1] * Sxx - Syx if loss.square else P[-1] - Phi
+        if loss.kernel is not None:
+            G = _kernel_G_arb(P[-1], loss.kernel)
+        else:
+            G = P[-1] * Sxx - Syx if loss.square else P[-1] - Phi
         s = arb(0)
         for j in range(N):
             Q = S[j + 1].transpose() * G if j < N - 1 else G
@@ -211,3 +231,23 @@ def _strict_rounds(its, news, eta, loss, problem, N: int) -> np.ndarray:
                 s += a * a
         out[t] = A.hi(s.sqrt())
     return out
+
+
+def _kernel_G_arb(P, kernel):
+    """``--strict``, kernel losses: ``grad l`` on the Arb ball ``P`` of the exact product, as Arb
+    balls: the checker's float gradient ball at the float box ``(mid, rad)`` of ``P`` (outward)."""
+    from flint import arb, arb_mat
+
+    rows, cols = P.nrows(), P.ncols()
+    Pm, Pr = np.empty((rows, cols)), np.empty((rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            x = P[i, j]
+            Pm[i, j] = float(x.mid())
+            Pr[i, j] = A.hi(abs(x - arb(Pm[i, j])))
+    Gm, Gr = kernel.grad_ball(Pm, Pr)
+    G = arb_mat(Gm.shape[0], Gm.shape[1])
+    for i in range(Gm.shape[0]):
+        for j in range(Gm.shape[1]):
+            G[i, j] = arb(float(Gm[i, j]), float(Gr[i, j]))
+    return G
