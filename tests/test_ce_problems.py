@@ -350,7 +350,7 @@ def test_cli_refusals_exit_2_one_line(capsys, tmp_path, ce_file):
 
 
 @pytest.mark.parametrize("base", [CE, LOGISTIC])
-def test_check_refuses_a_certificate_on_these_losses(capsys, tmp_path, base):
+def test_check_refuses_a_square_certificate_under_these_losses(capsys, tmp_path, base):
     demo = certify.load_problem({"dims": [3, 4, 1] if base is LOGISTIC else [3, 4, 3],
                                  "loss": {"kind": "whitened", "target": [[1.0, 0.5, 0.25]] * (
                                      1 if base is LOGISTIC else 3)},
@@ -367,13 +367,12 @@ def test_check_refuses_a_certificate_on_these_losses(capsys, tmp_path, base):
     f.write_text(json.dumps(doc))
     code, out, err = run(capsys, "check", f)
     assert code == 2 and not out
-    kind = base["loss"]["kind"]
-    assert one_line_error(err) == (f"certify: error: certificate.problem.loss: the {kind} loss is not supported "
-                                   "by this checker version (issue 12)")
+    # a square-loss certificate under a kernel-loss problem: refused loudly (no kernel constants claimed)
+    assert one_line_error(err) == "certify: error: certificate: missing field 'loss_bounds'"
 
 
 @pytest.mark.parametrize("kind", ["distance", "flow", "converge"])
-def test_check_refuses_other_certificate_kinds_on_these_losses(capsys, tmp_path, kind):
+def test_check_refuses_other_certificate_kinds_swapped_to_these_losses(capsys, tmp_path, kind):
     demo = certify.load_problem("builtin:demo")
     ce = copy.deepcopy(CE)
     ce["dims"] = list(demo.dims)
@@ -389,13 +388,15 @@ def test_check_refuses_other_certificate_kinds_on_these_losses(capsys, tmp_path,
         doc = json.loads(f.read_text())
     f.write_text(json.dumps(doc))
     assert run(capsys, "check", f)[0] == 0
-    where = "certificate.gap.problem" if kind == "converge" else "certificate.problem"
     (doc["gap"] if kind == "converge" else doc)["problem"] = cep
     f.write_text(json.dumps(doc))
     code, out, err = run(capsys, "check", f)
-    assert code == 2 and not out
-    assert one_line_error(err) == (f"certify: error: {where}.loss: the cross_entropy loss is not supported by this "
-                                   "checker version (issue 12)")
+    # the checkers handle these losses now (gap-v2.md section 8): claims made for another problem are
+    # refused loudly, as a malformed file (no kernel constants claimed: exit 2) or as false claims (exit 1)
+    if code == 2:
+        assert not out and one_line_error(err).endswith("missing field 'loss_bounds'")
+    else:
+        assert code == 1 and out.startswith("INVALID: ")
 
 
 @pytest.mark.parametrize("base", [CE, LOGISTIC])
