@@ -888,3 +888,62 @@ def test_ball_division_contains_every_quotient(nm, nr, sm, rel, t, v):
         for a, b in ((t, v), (1, -1), (-1, -1), (1, 1), (-1, 1)):
             x = (mpf(nm) + a * mpf(nr)) / (mpf(sm) + b * mpf(sr))
             assert abs(x - mpf(q[0])) <= mpf(qr[0])
+
+
+# ---------------------------------------------------------------------------
+# converge-v1: the loss bound on a ball
+# ---------------------------------------------------------------------------
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(["cross_entropy", "logistic"]),
+       scale=st.sampled_from([0.5, 30.0, 400.0]), rad=st.sampled_from([0.0, 1e-8, 0.05]))
+def test_loss_upper_on_a_ball_of_products(seed, kind, scale, rad):
+    rng, X, lab, P, R = _gradient_case(seed, kind, scale, soft=True, rad=0)
+    kl = _kernel_loss(X, lab, kind, P.shape[0])
+    Pr = None if rad == 0 else np.full(P.shape, rad)
+    up_ = kl.loss_upper(P, Pr)
+    with mpmath.workdps(DPS):
+        for _ in range(3):
+            T = rng.uniform(-1, 1, P.shape) if Pr is not None else np.zeros(P.shape)
+            Pt = [[mpf(P[i, j]) + mpf(T[i, j]) * mpf(rad) for j in range(P.shape[1])] for i in range(P.shape[0])]
+            assert mp_loss(Pt, X, lab, kind) <= mpf(up_)
+        if rad == 0:
+            truth = mp_loss(as_mp(P), X, lab, kind)
+            assert mpf(up_) <= truth + 1e-12 * (1 + abs(truth)) + 1e-10 * scale
+
+
+def test_loss_box_upper_bounds_the_loss_on_the_parameter_ball():
+    from certify.check import _loss_box_upper
+
+    prob, X, lab = _problem(4, "cross_entropy", [3, 4, 2], scale=1.0)
+    c = prob.theta0
+    rng = np.random.default_rng(0)
+    for radius in (0.0, 1e-6, 0.1):
+        ub = _loss_box_upper(prob, c, radius)
+        with mpmath.workdps(DPS):
+            for _ in range(3):
+                d = rng.standard_normal(c.size)
+                th = c + d / np.linalg.norm(d) * radius * 0.999
+                Ws = [w.tolist() for w in prob.unflatten(th)]
+                M = mpmath.matrix(Ws[1]) * mpmath.matrix(Ws[0])
+                P = [[M[a, b] for b in range(M.cols)] for a in range(M.rows)]
+                assert mp_loss(P, X, lab, "cross_entropy") <= mpf(ub)
+
+
+@pytest.mark.parametrize("base", [E2E_CE, E2E_LOGISTIC], ids=["cross_entropy", "logistic"])
+def test_checker_accepts_the_producers_converge_certificate(base):
+    import copy
+    import json
+
+    import certify
+
+    tr = certify.translate(base, 1.0, 0.05)
+    assert tr.certified, tr.reason
+    doc = json.loads(json.dumps(tr.result.to_json()))
+    assert _check(doc).valid
+    for key in ("gf_loss_upper", "gd_loss_upper"):
+        d = copy.deepcopy(doc)
+        d["claims"][key] *= 1 - 1e-6
+        rep = _check(d)
+        assert not rep.valid and any(f"claims.{key}" in f for f in rep.failures)

@@ -114,6 +114,31 @@ class KernelLoss:
         Gm, Gr = self.grad_ball(P, None)
         return infl(A.fro_diff_rows_up(G - Gm) + A.fro_diff_rows_up(Gr) + self.s_F * EP, 4)
 
+    def loss_upper(self, Pm, Pr=None, prec: int = 128) -> float:
+        """An upper bound of ``l(P')`` over the ball ``(Pm, Pr)`` (converge-v1's loss claims): the
+        logits enclosed in float (:func:`certify.check._kernels.mm_exact`), then per sample
+        ``s_i log sum_c exp(z_c) - sum_c Y_c z_c`` (cross-entropy) or ``log(1 + exp(-y z))``
+        (logistic) in python-flint ``arb`` balls at ``prec`` bits (inclusion isotone)."""
+        from flint import arb, ctx
+
+        Zm, Zr = K.mm_exact(Pm, Pr, self.X, self.aX)
+        old = ctx.prec
+        ctx.prec = max(prec, old)
+        try:
+            tot = arb(0)
+            for i in range(self.m):
+                z = [arb(float(Zm[c, i]), float(Zr[c, i])) for c in range(Zm.shape[0])]
+                if self.ce:
+                    lse = sum((v.exp() for v in z), arb(0)).log()
+                    sr = 0.0 if self.s[1] is None else float(self.s[1][i])
+                    tot += arb(float(self.s[0][i]), sr) * lse - sum((arb(float(self.Y[c, i])) * z[c]
+                                                                   for c in range(len(z))), arb(0))
+                else:
+                    tot += (-arb(float(self.y[i])) * z[0]).exp().log1p()
+            return A.hi(tot / self.m)
+        finally:
+            ctx.prec = old
+
     # ---- the flow: the candidate's gradient series and its Taylor model ----
     def float_series(self) -> "FloatSeries":
         return FloatSeries(self)

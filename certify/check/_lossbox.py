@@ -27,6 +27,9 @@ def loss_box_upper(problem, center: np.ndarray, radius: float) -> float:
         Ws.append(center[i:i + r * c].reshape(r, c))
         i += r * c
     rad = float(radius)
+    loss = V.Loss(problem)
+    if loss.kernel is not None:
+        return _kernel_box_upper(loss, Ws, rad)
     square = isinstance(problem.loss, SquareLoss)
     Rm, Rr, div, _ = _residual(problem, square, Ws, [np.full(w.shape, rad) for w in Ws])
     box = math.nextafter(float(A.infl(_sq_up(Rm, Rr) / div, 1)), math.inf)
@@ -34,7 +37,6 @@ def loss_box_upper(problem, center: np.ndarray, radius: float) -> float:
     N = problem.depth
     Rm, Rr, div, Ps = _residual(problem, square, Ws, [None] * N)
     f0 = math.nextafter(float(A.infl(_sq_up(Rm, Rr) / div, 1)), math.inf)
-    loss = V.Loss(problem)
     gnorm, s_G = _grad_norm_up(problem, square, loss, Ws, Ps, Rm, Rr)
     beta = _beta_on_ball(Ws, Ps, loss, s_G, rad)
     Rb = arb(rad)
@@ -66,7 +68,6 @@ def _sq_up(m, r) -> float:
 
 def _grad_norm_up(problem, square: bool, loss, Ws, Ps, Rm, Rr):
     """``(>= ||grad f(c)||, s_G)`` from the residual at the center."""
-    N = problem.depth
     if square:
         X = np.asarray(problem.loss.X, dtype=np.float64)
         Gm, Gr = A.mm(Rm, Rr, X.T, None)
@@ -76,6 +77,39 @@ def _grad_norm_up(problem, square: bool, loss, Ws, Ps, Rm, Rr):
     else:
         Gm, Gr = Rm, Rr
         s_G = 1.0
+    return _layer_grad_norm(Ws, Ps, Gm, Gr), s_G
+
+
+def _kernel_box_upper(loss, Ws, rad: float) -> float:
+    """Kernel losses (gap-v2.md section 8): the box (the loss over the ball product of the box
+    layers, :meth:`certify.check._kloss.KernelLoss.loss_upper`) and the centred form with ``G``'s
+    ball at the center and ``beta`` with the checker's own ``s_G``; the smaller."""
+    from flint import arb
+
+    kl = loss.kernel
+    N = len(Ws)
+
+    def chain(R):
+        P, Pr = Ws[0], R[0]
+        Ps = [(P, Pr)]
+        for W, Wr in zip(Ws[1:], R[1:]):
+            P, Pr = A.mm(W, Wr, P, Pr)
+            Ps.append((P, Pr))
+        return Ps
+
+    box = kl.loss_upper(*chain([np.full(w.shape, rad) for w in Ws])[-1])
+    Ps = chain([None] * N)
+    f0 = kl.loss_upper(*Ps[-1])
+    Gm, Gr = kl.G_ball(*Ps[-1])
+    gnorm = _layer_grad_norm(Ws, Ps, Gm, Gr)
+    beta = _beta_on_ball(Ws, Ps, loss, kl.s_G, rad)
+    Rb = arb(rad)
+    return min(box, A.hi(arb(f0) + arb(gnorm) * Rb + beta * Rb * Rb / 2))
+
+
+def _layer_grad_norm(Ws, Ps, Gm, Gr) -> float:
+    """``>= ||grad f||`` from the ball of ``G`` (S2.1 layer products in ball arithmetic)."""
+    N = len(Ws)
     g2 = 0.0
     for j in range(N):
         L, Lr = Gm, Gr
@@ -85,7 +119,7 @@ def _grad_norm_up(problem, square: bool, loss, Ws, Ps, Rm, Rr):
             P, Pr = Ps[j - 1]
             L, Lr = A.mm(L, Lr, P.T, None if Pr is None else Pr.T)
         g2 += _sq_up(L, Lr)
-    return math.nextafter(math.sqrt(float(A.infl(g2, 2 * N + 2))), math.inf), s_G
+    return math.nextafter(math.sqrt(float(A.infl(g2, 2 * N + 2))), math.inf)
 
 
 def _beta_on_ball(Ws, Ps, loss, s_G: float, rad: float):
