@@ -65,6 +65,13 @@ def mp_grad(P, X, labels, kind):
 
 
 def mp_loss(P, X, labels, kind):
+    """S1's loss at 150 digits (``log(1 + tiny)`` and ``lse - z_c`` cancel: 50 digits are not enough
+    for losses ~ e^-100)."""
+    with mpmath.workdps(150):
+        return +_mp_loss(P, X, labels, kind)
+
+
+def _mp_loss(P, X, labels, kind):
     d0, m = X.shape
     Z = mp_logits(P, X)
     tot = mpmath.mpf(0)
@@ -74,7 +81,7 @@ def mp_loss(P, X, labels, kind):
             lse = mpmath.log(mpmath.fsum(mpmath.exp(v) for v in col))
             tot += mpmath.fsum(mpf(labels[c, i]) * (lse - col[c]) for c in range(len(P)))
         else:
-            tot += mpmath.log(1 + mpmath.exp(-mpf(labels[i]) * Z[0][i]))
+            tot += mpmath.log1p(mpmath.exp(-mpf(labels[i]) * Z[0][i]))
     return tot / m
 
 
