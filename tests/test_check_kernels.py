@@ -461,15 +461,20 @@ def test_gd_rounding_bound_contains_the_exact_step(seed, kind, depth, eta):
     assert loss.kernel is not None and not loss.square
     Ws = [np.array(w) for w in prob.weights]
     its, new, rounds, steps, drifts, gdiffs = V.gd_block(Ws, eta, loss, depth, 3)
+    def exact_step_misses(t):
+        """``||theta^_{t+1} - (theta^_t - eta grad f(theta^_t))||`` at 50 digits (exact gradient, exact eta)."""
+        W = its[t]
+        nxt = its[t + 1] if t < 2 else new
+        g = mp_layer_grads([w.tolist() for w in W], X, lab, kind)
+        return mpmath.sqrt(mpmath.fsum((mpf(nxt[j][a, b]) - (mpf(W[j][a, b]) - mpf(eta) * g[j][a, b])) ** 2
+                                       for j in range(depth) for a in range(W[j].shape[0])
+                                       for b in range(W[j].shape[1])))
+
     with mpmath.workdps(DPS):
         Gs = []
         for t in range(3):
             W = its[t]
-            nxt = its[t + 1] if t < 2 else new
-            g = mp_layer_grads([w.tolist() for w in W], X, lab, kind)
-            sq = mpmath.fsum((mpf(nxt[j][a, b]) - (mpf(W[j][a, b]) - mpf(eta) * g[j][a, b])) ** 2
-                             for j in range(depth) for a in range(W[j].shape[0]) for b in range(W[j].shape[1]))
-            assert mpmath.sqrt(sq) <= mpf(rounds[t])
+            assert exact_step_misses(t) <= mpf(rounds[t])
             P = W[0]
             for w in W[1:]:
                 P = w @ P
@@ -482,12 +487,7 @@ def test_gd_rounding_bound_contains_the_exact_step(seed, kind, depth, eta):
     assert np.all(srounds <= 2 * rounds + 1e-300)
     with mpmath.workdps(DPS):
         for t in range(3):
-            W = its[t]
-            nxt = its[t + 1] if t < 2 else new
-            g = mp_layer_grads([w.tolist() for w in W], X, lab, kind)
-            sq = mpmath.fsum((mpf(nxt[j][a, b]) - (mpf(W[j][a, b]) - mpf(eta) * g[j][a, b])) ** 2
-                             for j in range(depth) for a in range(W[j].shape[0]) for b in range(W[j].shape[1]))
-            assert mpmath.sqrt(sq) <= mpf(srounds[t])
+            assert exact_step_misses(t) <= mpf(srounds[t])
 
 
 def test_reference_G_ball_contains_G_at_the_exact_product():
