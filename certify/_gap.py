@@ -39,6 +39,7 @@ from ._spectral import spectral_upper
 from ._problem import Problem, SquareLoss, fmpq_to_fractions, ProblemLike, load_problem
 from .arith import get_context
 from ._claims import frac_str as _frac_str
+from .losses.fast import gradient_with_error
 
 SCHEMA = "certify/gap-v2"
 DRIFT_FRACTION = 0.02  # a block ends once a layer moved by 2% of its spectral norm
@@ -107,8 +108,6 @@ class _Stepper:
         if self.kernel is not None:
             # section 8: G^ = the float gradient at P^_N with the proven exp kernel and an
             # a-priori bound of its rounding (certify.losses.fast)
-            from .losses.fast import gradient_with_error
-
             A = None
             fg = gradient_with_error(self.kernel, P[-1])
             G = fg.G
