@@ -145,6 +145,7 @@ class _Model:
         loss = problem.loss
         self.square = isinstance(loss, SquareLoss)
         self.kernel = loss.kernel if loss.is_kernel else None  # cross-entropy, logistic (section 8)
+        self.kernel_h = None  # float path, kernel losses: where the next step starts (_FloatStep._kernel_step)
         self.arb = getattr(ctx, "name", "") == "arb"
         if self.kernel is not None:
             from ._lossdata import data_bounds
@@ -297,9 +298,7 @@ def enclose_flow(
                     f"maximum number of steps ({max_steps}) reached at t={float(t):.6g} (resource limit "
                     f"'flow-steps'); {how_to_raise('flow-steps')}")
             stepper = _FloatStep(model, centers, p) if backend == "float64" else _BallStep(model, centers, p)
-            h = stepper.choose_step(prec_bits)
-            if h_next is not None:
-                h = min(h, h_next * 2)
+            h = stepper.choose_step(prec_bits, None if h_next is None else h_next * 2)
             h = min(h, cps[cp_i] - t)
             step = None
             for _attempt in range(40):
@@ -376,6 +375,11 @@ def _step_from_norms(norms_p1: float, norms_p: float, p: int, prec_bits: int, sc
     h = min(hs + [1.0])
     if not (h > 0) or not math.isfinite(h):
         raise EnclosureError("cannot choose a step (non-finite Taylor coefficients)")
+    return _dyadic_down(h)
+
+
+def _dyadic_down(h: float) -> Fraction:
+    """The largest dyadic ``<= h`` with a 4-bit mantissa (``h > 0`` finite)."""
     k = math.floor(math.log2(h))
     return Fraction(math.floor(h / 2.0**k * 16), 16) * Fraction(2) ** k
 
@@ -434,6 +438,8 @@ def _hpow(h: Fraction, q: int) -> np.ndarray:
 #: kernel losses: the G Taylor model's remainder is kept below this many units ``2^-prec (1 + ||G_0||_F)``
 KERNEL_REMAINDER_UNITS = 8.0
 KERNEL_MAX_HALVINGS = 6
+#: float path, kernel losses: the next step starts at least this factor above the last accepted one
+KERNEL_GROWTH = 1.125
 
 
 class _BallStep:
@@ -464,10 +470,14 @@ class _BallStep:
         """``y(s)`` per layer as balls."""
         return _horner(self.coeffs, s)
 
-    def choose_step(self, prec_bits: int) -> Fraction:
+    def choose_step(self, prec_bits: int, cap: Fraction | None = None) -> Fraction:
+        """The step: from the candidate's last coefficients, at most ``cap``; kernel losses: halved
+        until the G Taylor model's remainder is at the working precision's level."""
         scale = 1.0 + math.sqrt(sum(c.norm_f_upper() ** 2 for c in self.centers))
         n = [math.sqrt(sum(layer[i].norm_f_upper() ** 2 for layer in self.coeffs)) for i in (self.p - 1, self.p)]
         h = _step_from_norms(n[0], n[1], self.p, prec_bits, scale)
+        if cap is not None:
+            h = min(h, cap)
         if self.model.kernel is not None:
             # as the float path: keep the interval-point remainder at the working precision's level
             target = KERNEL_REMAINDER_UNITS * 2.0 ** (-prec_bits) * (1.0 + self._gradient_series()[3][0])
@@ -593,6 +603,7 @@ class _FloatStep:
         self._norms = None
         self._center = None
         self._tm = None
+        self._tm_source = None
 
     def evaluate(self, s: Fraction):
         """``y(s)`` per layer as float64 balls: Horner in binary64 (midpoints
@@ -626,32 +637,59 @@ class _FloatStep:
                            for j in range(self.model.N)]
         return self._balls
 
-    def choose_step(self, prec_bits: int) -> Fraction:
+    def choose_step(self, prec_bits: int, cap: Fraction | None = None) -> Fraction:
+        """The step: from the candidate's last coefficients, at most ``cap``; kernel losses: also
+        :meth:`_kernel_step`."""
         nW = self._all_norms()[0]
         scale = 1.0 + math.sqrt(sum(float(n[0]) ** 2 for n in nW))
         n1 = math.sqrt(sum(float(n[self.p - 1]) ** 2 for n in nW))
         n2 = math.sqrt(sum(float(n[self.p]) ** 2 for n in nW))
         h = _step_from_norms(n1, n2, self.p, prec_bits, scale)
+        if cap is not None:
+            h = min(h, cap)
         if self.model.kernel is not None:
-            # the G Taylor model's Lagrange remainder (an interval evaluation at [0, h]) must
-            # stay at the rounding level, or it dominates the defect: halve h until it does
-            target = KERNEL_REMAINDER_UNITS * U * (1.0 + self._g0_norm())
-            for _ in range(KERNEL_MAX_HALVINGS):
-                if self._kernel_tm(h).r_poly <= target:
-                    break
-                h = h / 2
+            h = self._kernel_step(h)
+        return h
+
+    def _kernel_step(self, h: Fraction) -> Fraction:
+        """The G Taylor model's Lagrange remainder (an interval evaluation at ``[0, h]``) must stay
+        at the rounding level, or it dominates the defect.  Start from the last accepted step times
+        ``KERNEL_GROWTH`` (the model remembers it); while the remainder ``r`` exceeds the target,
+        shrink ``h`` by the factor ``0.95 (target / r)^(1/n)`` (``r`` falls at least like ``h^n``,
+        ``n`` the remainder's order, empirically faster), at least halving after the first miss.
+        Only the choice of ``h`` is heuristic: the remainder used is the one computed at it."""
+        model = self.model
+        target = KERNEL_REMAINDER_UNITS * U * (1.0 + self._g0_norm())
+        if model.kernel_h is not None:
+            h = min(h, _dyadic_down(model.kernel_h))
+        src = self._kernel_tm_source()
+        n = src.order + src.extra + 1
+        for attempt in range(KERNEL_MAX_HALVINGS):
+            r = self._kernel_tm(h).r_poly
+            f = 0.95 * (target / r) ** (1.0 / n) if 0 < r < math.inf else (2.0 if r == 0 else 0.5)
+            if r <= target:
+                break
+            h = min(_dyadic_down(float(h) * f), h / 2 if attempt else h)
+        # the next step starts from this one grown by the same prediction, between 1 and 2
+        model.kernel_h = float(h) * min(2.0, max(KERNEL_GROWTH, f))
         return h
 
     def _g0_norm(self) -> float:
         return float(_norms_stack(self.gs.G.a[:1])[0])
 
+    def _kernel_tm_source(self):
+        """The h-independent part of the G Taylor model along the float product polynomial."""
+        if self._tm_source is None:
+            from .losses import GradientSeriesEnclosure
+
+            Pc = self.gs.P[self.model.N - 1].a[: self.p + 1]
+            self._tm_source = GradientSeriesEnclosure(self.model.kernel, Pc, order=self.p)
+        return self._tm_source
+
     def _kernel_tm(self, h):
         """The G Taylor model along the float product polynomial on ``[0, h]`` (cached per ``h``)."""
         if self._tm is None or self._tm[0] != h:
-            from .losses import enclose_gradient_series
-
-            Pc = self.gs.P[self.model.N - 1].a[: self.p + 1]
-            self._tm = (h, enclose_gradient_series(self.model.kernel, Pc, h, order=self.p))
+            self._tm = (h, self._kernel_tm_source().taylor_model(h))
         return self._tm[1]
 
     def _all_norms(self):

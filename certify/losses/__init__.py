@@ -15,13 +15,13 @@ from ._lse import logsumexp_enclosure, softmax_enclosure
 from .base import Loss
 from .cross_entropy import CrossEntropy, cross_entropy_from_labels
 from .logistic import Logistic
-from .series import (GradientSeriesCE, GradientTM, enclose_gradient_series, gf_callbacks, gf_taylor_ce,
-                     gradient_series, softmax_series)
+from .series import (GradientSeriesCE, GradientSeriesEnclosure, GradientTM, enclose_gradient_series, gf_callbacks,
+                     gf_taylor_ce, gradient_series, softmax_series)
 
 __all__ = [
     "CrossEntropy", "Logistic", "Loss", "cross_entropy_from_labels",
     "exp_ball", "exp_enclosure", "expm1_enclosure", "log1p_enclosure", "log_enclosure",
     "logsumexp_enclosure", "softmax_enclosure",
-    "GradientSeriesCE", "GradientTM", "enclose_gradient_series", "gf_callbacks", "gf_taylor_ce", "gradient_series",
-    "softmax_series",
+    "GradientSeriesCE", "GradientSeriesEnclosure", "GradientTM", "enclose_gradient_series", "gf_callbacks",
+    "gf_taylor_ce", "gradient_series", "softmax_series",
 ]

@@ -564,7 +564,7 @@ class GradientTM:
 def enclose_gradient_series(loss, W, h, *, order: int | None = None, W_rad=None,
                             W_remainder: float = 0.0, extra: int = 3) -> GradientTM:
     """Rigorous Taylor model of ``grad l(W(s))`` on ``s in [0, h]`` (module docstring; lemma
-    ``S4.3-ce-series``).
+    ``S4.3-ce-series``): ``GradientSeriesEnclosure(loss, W, ...).taylor_model(h, W_remainder)``.
 
     ``W``: coefficients ``(n+1, d_N, d_0)`` of the polynomial ``W(s)`` (doubles, taken exactly;
     ``W_rad`` entrywise radii: any polynomial with coefficients in those balls); ``order`` ``q``
@@ -574,53 +574,69 @@ def enclose_gradient_series(loss, W, h, *, order: int | None = None, W_rad=None,
     the remainder, and only order ``q+e+1`` is enclosed at the interval point ``[0, h]`` (whose
     ball arithmetic overestimates by a factor growing with ``h``; ``h^e`` makes it negligible).
     Raises :class:`certify.BlowUpError` when the enclosure leaves the float64 range."""
-    if int(extra) < 0:
-        raise UsageError(f"extra must be >= 0, got {extra}")
-    _kind(loss)
-    Wm = _as_coeff_stack(W, loss.d_out, loss.d_in)
-    n1 = Wm.shape[0]
-    q = n1 - 1 if order is None else int(order)
-    if q < 0:
-        raise UsageError(f"order must be >= 0, got {q}")
-    if W_rad is None:
-        Wr = np.zeros_like(Wm)
-    else:
-        Wr = np.array(np.broadcast_to(np.asarray(W_rad, dtype=np.float64), Wm.shape))
-        if not np.all(np.isfinite(Wr)) or np.any(Wr < 0):
-            raise UsageError("W_rad must be finite and nonnegative")
-    rW = float(W_remainder)
-    if not (math.isfinite(rW) and rW >= 0):
-        raise UsageError(f"W_remainder must be finite and >= 0, got {W_remainder!r}")
-    hf = _h_up(h)
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        Zm, Zr = _z_balls(loss, Wm, Wr)  # all n+1 orders of the logits
-        Lm, Lr = _logit_rows(loss, Zm), np.abs(_logit_rows(loss, Zr))
-        # (1) the coefficients at s = 0, orders 0..q + extra (the ones beyond q go to the remainder)
-        e = int(extra)
-        K = q + 1 + e
-        Lm0, Lr0 = np.zeros((K,) + Lm.shape[1:]), np.zeros((K,) + Lm.shape[1:])
-        t = min(K, n1)
-        Lm0[:t], Lr0[:t] = Lm[:t], Lr[:t]
-        Pm, Pr = _softmax_balls(Lm0, Lr0, K)
-        Qm, Qr = _q_balls(loss, Pm, Pr, True)
-        Gm, Gr = _grad_balls(loss, Qm, Qr)
-        # (2) the coefficient q+e+1 at every xi in [0, h] (Lagrange remainder, entrywise)
-        t = q + e + 1
-        hp = _powers_up(hf, max(n1, t + 1))
-        Xm, Xr = _shifted_z_balls(Lm, Lr, hp, t + 1)
-        Pm1, Pr1 = _softmax_balls(Xm, Xr, t + 1)
-        Qm1, Qr1 = _q_balls(loss, Pm1[t:], Pr1[t:], False)
-        Rm, Rr = _grad_balls(loss, Qm1, Qr1)
-        rem_entry = _remainder_entry(Gm[q + 1 :], Gr[q + 1 :], Rm[0], Rr[0], hp, q)
-        Gm, Gr = Gm[: q + 1], Gr[: q + 1]
-    for a in (Gm, Gr, rem_entry):
-        if not np.all(np.isfinite(a)):
-            raise BlowUpError("the gradient Taylor model left the float64 range")
-    r_poly = F64Mat(np.zeros_like(rem_entry), rem_entry).norm_f_upper()
-    r_input = 0.0
-    if rW > 0:
-        r_input = float(nu(up(loss.hessian_norm_upper() * rW, 1)))
-    return GradientTM(Gm, Gr, rem_entry, r_poly, r_input, hf, q)
+    hf = _h_up(h)  # a bad h is a usage error before any work
+    return GradientSeriesEnclosure(loss, W, order=order, W_rad=W_rad, extra=extra).taylor_model(hf, W_remainder)
+
+
+class GradientSeriesEnclosure:
+    """The part of :func:`enclose_gradient_series` that does not depend on ``h``: the logit
+    coefficient balls and the gradient coefficient balls at ``s = 0`` (orders ``0..q+e``), computed
+    once; :meth:`taylor_model` adds the interval-point remainder for a given ``h`` (a step-size
+    search tries several ``h`` along one curve at the cost of the remainder only)."""
+
+    def __init__(self, loss, W, *, order: int | None = None, W_rad=None, extra: int = 3):
+        if int(extra) < 0:
+            raise UsageError(f"extra must be >= 0, got {extra}")
+        _kind(loss)
+        Wm = _as_coeff_stack(W, loss.d_out, loss.d_in)
+        n1 = Wm.shape[0]
+        q = n1 - 1 if order is None else int(order)
+        if q < 0:
+            raise UsageError(f"order must be >= 0, got {q}")
+        if W_rad is None:
+            Wr = np.zeros_like(Wm)
+        else:
+            Wr = np.array(np.broadcast_to(np.asarray(W_rad, dtype=np.float64), Wm.shape))
+            if not np.all(np.isfinite(Wr)) or np.any(Wr < 0):
+                raise UsageError("W_rad must be finite and nonnegative")
+        self.loss, self.order, self.extra, self._n1 = loss, q, int(extra), n1
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            Zm, Zr = _z_balls(loss, Wm, Wr)  # all n+1 orders of the logits
+            self._Lm, self._Lr = _logit_rows(loss, Zm), np.abs(_logit_rows(loss, Zr))
+            # the coefficients at s = 0, orders 0..q + extra (the ones beyond q go to the remainder)
+            K = q + 1 + self.extra
+            Lm0, Lr0 = np.zeros((K,) + self._Lm.shape[1:]), np.zeros((K,) + self._Lm.shape[1:])
+            t = min(K, n1)
+            Lm0[:t], Lr0[:t] = self._Lm[:t], self._Lr[:t]
+            Pm, Pr = _softmax_balls(Lm0, Lr0, K)
+            Qm, Qr = _q_balls(loss, Pm, Pr, True)
+            self._Gm, self._Gr = _grad_balls(loss, Qm, Qr)
+
+    def taylor_model(self, h, W_remainder: float = 0.0) -> GradientTM:
+        """The :class:`GradientTM` on ``[0, h]`` (the order ``q+e+1`` coefficient at the interval
+        point ``[0, h]``, the Lagrange remainder entrywise)."""
+        rW = float(W_remainder)
+        if not (math.isfinite(rW) and rW >= 0):
+            raise UsageError(f"W_remainder must be finite and >= 0, got {W_remainder!r}")
+        hf = _h_up(h)
+        loss, q, e, n1 = self.loss, self.order, self.extra, self._n1
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            t = q + e + 1
+            hp = _powers_up(hf, max(n1, t + 1))
+            Xm, Xr = _shifted_z_balls(self._Lm, self._Lr, hp, t + 1)
+            Pm1, Pr1 = _softmax_balls(Xm, Xr, t + 1)
+            Qm1, Qr1 = _q_balls(loss, Pm1[t:], Pr1[t:], False)
+            Rm, Rr = _grad_balls(loss, Qm1, Qr1)
+            rem_entry = _remainder_entry(self._Gm[q + 1 :], self._Gr[q + 1 :], Rm[0], Rr[0], hp, q)
+        Gm, Gr = self._Gm[: q + 1], self._Gr[: q + 1]
+        for a in (Gm, Gr, rem_entry):
+            if not np.all(np.isfinite(a)):
+                raise BlowUpError("the gradient Taylor model left the float64 range")
+        r_poly = F64Mat(np.zeros_like(rem_entry), rem_entry).norm_f_upper()
+        r_input = 0.0
+        if rW > 0:
+            r_input = float(nu(up(loss.hessian_norm_upper() * rW, 1)))
+        return GradientTM(Gm.copy(), Gr.copy(), rem_entry, r_poly, r_input, hf, q)
 
 
 def _remainder_entry(Tm, Tr, Rm, Rr, hp: np.ndarray, q: int) -> np.ndarray:
@@ -634,5 +650,5 @@ def _remainder_entry(Tm, Tr, Rm, Rr, hp: np.ndarray, q: int) -> np.ndarray:
     return up(acc, 3 * e + 6)
 
 
-__all__ = ["GradientSeriesCE", "GradientTM", "enclose_gradient_series", "gf_callbacks", "gf_taylor_ce",
+__all__ = ["GradientSeriesCE", "GradientSeriesEnclosure", "GradientTM", "enclose_gradient_series", "gf_callbacks", "gf_taylor_ce",
            "gradient_series", "softmax_series"]
