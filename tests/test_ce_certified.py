@@ -88,6 +88,31 @@ def test_exp_mid_error_bound_against_mpmath(x):
     assert abs(mpmath.mpf(v) - t) <= EXP_MID_REL * t + TINY
 
 
+@pytest.mark.parametrize("k_range", [(-1021, 1022), (-1100, 1100), (-1030, -1000), (1000, 1030), (0, 0)])
+def test_ldexp_fast_is_bitwise_ldexp(k_range):
+    """The exponent-bits scaling equals np.ldexp bit for bit on the kernel's y range, inside its
+    fast range and across the fallback's (subnormal, overflow) edges."""
+    from certify.losses._kernels import ldexp_fast
+
+    rng = np.random.default_rng(k_range[0] & 0xFFFF)
+    y = np.concatenate([rng.uniform(0.5, 2.0, 5000), [0.5, np.nextafter(2.0, 0.0), 1.0]])
+    k = rng.integers(k_range[0], k_range[1] + 1, y.size)
+    with np.errstate(over="ignore", under="ignore"):
+        a, b = ldexp_fast(y, k), np.ldexp(y, k)
+    assert np.array_equal(a.view(np.int64), b.view(np.int64))
+
+
+@given(xs=st.lists(st.floats(-800.0, 709.0), min_size=1, max_size=8))
+def test_exp_mid_on_arrays_is_elementwise(xs):
+    """exp_mid of an array (fast or fallback scaling, chosen per array) is exp_mid of each entry,
+    and each meets the error bound."""
+    v = exp_mid(np.array(xs))
+    for x, vi in zip(xs, v.tolist()):
+        assert vi == float(exp_mid(np.array([x]))[0])
+        t = mpmath.exp(mpmath.mpf(x))
+        assert abs(mpmath.mpf(vi) - t) <= EXP_MID_REL * t + TINY
+
+
 def test_exp_mid_is_exactly_one_at_zero():
     # the softmax's column maximum maps to exactly 1: the sum S >= 1 that the bound divides by
     assert exp_mid(np.zeros(3)).tolist() == [1.0, 1.0, 1.0]

@@ -90,6 +90,28 @@ def test_rigorous_model_contains_the_50_digit_truth(case):
     assert np.max(tm.rad[0]) < 1e-13 * (1 + np.max(np.abs(tm.mid[0])))
 
 
+def test_reused_enclosure_equals_a_fresh_one_and_contains_the_truth():
+    """GradientSeriesEnclosure.taylor_model(h) (the flow's step search: one enclosure, several h, in
+    any order) is bit for bit enclose_gradient_series at each h, and the models it hands out are
+    independent of each other (mutating one leaves the next intact)."""
+    X, W, labels, loss = _instance(3, q=4)
+    src = S.GradientSeriesEnclosure(loss, W)
+    for h in (0.2, 0.05, 0.3, 0.05):
+        tm, fresh = src.taylor_model(h), S.enclose_gradient_series(loss, W, h)
+        for a, b in ((tm.mid, fresh.mid), (tm.rad, fresh.rad), (tm.rem_entry, fresh.rem_entry)):
+            assert np.array_equal(a, b)
+        assert (tm.r_poly, tm.order, tm.h) == (fresh.r_poly, fresh.order, fresh.h)
+        tm.mid[...] = 0.0
+        tm.rad[...] = 0.0
+    with mpmath.workdps(50):
+        _, r = _float_error(loss, W, X, labels, 4, "ce")
+        tm = src.taylor_model(0.2)
+        assert ref.coefficient_misses(tm, r, TOL) == []
+        assert ref.containment_violation(tm, W.tolist(), X.tolist(), labels.tolist(), "ce", 0.2, points=9) <= TOL
+    with pytest.raises(UsageError):
+        src.taylor_model(-1.0)
+
+
 def test_remainder_is_near_the_true_truncation_error():
     """Not just sound: the remainder is within a small factor of the actual deviation at s = h."""
     X, W, labels, loss = _instance(5, q=4)
