@@ -236,7 +236,7 @@ def gf_time_to_eps(problem: ProblemLike, eps: float, *, t_max: float = 200.0,
     ``progress`` (a :class:`certify.Progress`) follows the task "GF time to
     eps/2": the horizon tried next, total ``t_max``."""
     from . import _limits
-    from ._flow import enclose_flow
+    from .flow import enclose_flow
 
     problem = load_problem(problem)
 

@@ -35,7 +35,7 @@ from ._errors import BlowUpError, EnclosureError, NotCertified, UsageError
 from ._gd import BLOWUP_LOSS, check_eta, check_steps
 from ._progress import Progress, as_progress
 from ._lossdata import data_bounds, data_split, split_to_json, stat_errors
-from ._spectral import spectral_upper
+from .bounds.spectral import spectral_upper
 from ._problem import Problem, SquareLoss, fmpq_to_fractions, ProblemLike, load_problem
 from .arith import get_context
 from ._claims import frac_str as _frac_str
@@ -200,7 +200,7 @@ class _Ref:
     n: list  # ||W_l||_2 upper, 0-based
     pi: dict  # (b, a) 1-based -> upper of ||W_{b:a}||_2 for a < b
     g: float  # ||G||_2 upper
-    base: object = None  # the same bounds as a certify._s31.BaseNorms
+    base: object = None  # the same bounds as a certify.bounds.s31.BaseNorms
     # the block's tube data (section 2): largest drift from the reference and
     # largest step per layer over the block, and the radius bound of the block
     drift_max: list = field(default_factory=list)
@@ -225,7 +225,7 @@ def _make_ref(k, Ws, problem, ctx, split=None) -> _Ref:
     data split (S3.4-data) also ``||W_{b:1} u||_2`` for ``b < N``."""
     from flint import arb
 
-    from ._s31 import BaseNorms, base_at_point, weighted_products
+    from .bounds.s31 import BaseNorms, base_at_point, weighted_products
 
     N = len(Ws)
     with ctx:
@@ -260,8 +260,8 @@ make_ref = _make_ref  # public name for the conditions family (certify.condition
 
 def tube_bounds(ref: _Ref, d: list, s_G: float) -> tuple[float, float]:
     """``(mu, beta)`` on the set where layer ``l`` is within ``d[l]`` of the
-    reference's (S3.1 via :class:`certify._s31.Tube`), upper floats."""
-    from ._s31 import Tube, arb_prec
+    reference's (S3.1 via :class:`certify.bounds.s31.Tube`), upper floats."""
+    from .bounds.s31 import Tube, arb_prec
 
     with arb_prec():
         tube = Tube(ref.base, d)
@@ -292,7 +292,7 @@ def _segment_tube(moved, x, g_ref: float, gdiffs: np.ndarray, s_G: float, split=
     not an expansion of the drift) and the drift only in the partial-product
     norms ``moved``.  Vectorised over the block: the block constants in Arb,
     then per segment ``up((g + gdiff + s_G dE) lamC)`` in float (upward)."""
-    from ._s31 import Tube, arb_prec
+    from .bounds.s31 import Tube, arb_prec
 
     with arb_prec():
         tube = Tube(moved, x)
@@ -341,7 +341,7 @@ class GapCertificate:
     evals: list = field(default_factory=list)
     sxx_norm2: float | None = None
     loss_bounds: dict | None = None  # kernel losses: {"s_G", "s_F"} (gap-v2.md section 8)
-    data_split: object = None  # certify._s31.DataSplit (S3.4-data) or None
+    data_split: object = None  # certify.bounds.s31.DataSplit (S3.4-data) or None
     s42_end: int = 0
     drift: list = field(default_factory=list)  # balancedness drift at checkpoints (estimate)
     partial: dict | None = None  # set when the certificate covers only a prefix (certify_gap(partial=True))
@@ -518,7 +518,7 @@ def gd_balls(problem: Problem, eta: float, steps: int, ks, refresh: int = 100, p
 
 
 def _certify_gap(problem, eta, steps, every, refresh, progress, stop_when_vacuous) -> GapCertificate:
-    from ._flow import enclose_flow
+    from .flow import enclose_flow
 
     N = problem.depth
     ks = sorted(set(list(range(0, steps + 1, every)) + [steps]))
@@ -591,7 +591,7 @@ def _certify_block(cert, ref, block, state, eta, s_G, N, split=None):
     maxdrift = [claim_up(max(d[l] for d in drifts)) for l in range(N)]
     maxstep = [claim_up(max(b[2][l] for b in block)) for l in range(N)]
     ref.drift_max, ref.step_max = maxdrift, maxstep
-    from ._s31 import arb_prec
+    from .bounds.s31 import arb_prec
 
     with arb_prec():
         moved = ref.base.moved(maxdrift)

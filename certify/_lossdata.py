@@ -10,9 +10,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._claims import claim_up, hi
-from ._problem import fmpq_to_fractions
-from ._spectral import spectral_upper
+from ._claims import claim_up, fro_up, hi
+from ._problem import Problem, SquareLoss, fmpq_to_fractions
+from .bounds.spectral import spectral_upper
 
 
 @functools.lru_cache(maxsize=16)
@@ -73,7 +73,7 @@ def data_split(problem):
     for the exact ``Sxx`` (claimed, outward, from the ball enclosure of
     :func:`data_bounds`).  Any ``u`` and ``c >= 0`` make the split exact; these
     make ``s_r`` small."""
-    from ._s31 import DataSplit
+    from .bounds.s31 import DataSplit
     from .arith import get_context
 
     if not problem.loss.has_stats or problem.depth < 2:
@@ -106,3 +106,47 @@ def split_to_json(split) -> dict | None:
     if split is None:
         return None
     return {"lemma": "S3.4-data", "c": split.c, "s_r": split.s_r, "u_hex": [float(x).hex() for x in split.u]}
+
+
+class BackendLoss:
+    """The problem's loss data in one backend (balls) and in approximate form."""
+
+    def __init__(self, problem: Problem, ctx, slack: float = 2.0):
+        self.ctx = ctx
+        self.slack = float(slack)  # factor on the rounding-dominated claims (enclose_flow)
+        self.N = problem.depth
+        loss = problem.loss
+        self.square = isinstance(loss, SquareLoss)
+        self.kernel = loss.kernel if loss.is_kernel else None  # cross-entropy, logistic (section 8)
+        self.kernel_h = None  # float path, kernel losses: where the next step starts (FloatStep._kernel_step)
+        self.arb = getattr(ctx, "name", "") == "arb"
+        if self.kernel is not None:
+            self.s_G = data_bounds(problem)[0]  # spectral Lipschitz constant of grad l, claimed
+            self.s_F = loss.constants[1]  # >= sup ||Hl||_2: Frobenius Lipschitz constant of grad l
+        elif self.square:
+            Sxx, Syx, _ = loss.exact_stats
+            self.Sxx = ctx.matrix(fmpq_to_fractions(Sxx))
+            self.Syx = ctx.matrix(fmpq_to_fractions(Syx))
+            self.sxx_f = self.Sxx.norm_f_upper()
+            self.sxx_2 = data_bounds(problem)[0]  # claimed >= ||Sxx||_2, once per problem
+            fs = loss.float_stats
+            self.Sxx_approx, self.Syx_approx = fs[0], fs[1]
+            self.e_sxx, self.e_syx = stat_errors(problem)
+            self.n_sxx = fro_up(fs[0])
+            self.s_G = self.sxx_2
+        else:
+            self.Phi = ctx.matrix(np.asarray(loss.target, dtype=np.float64))
+            self.Phi_approx = np.asarray(loss.target, dtype=np.float64)
+            self.s_G = 1.0
+
+    # ball versions (rigorous)
+    def g0(self, P):
+        """A ball containing ``grad l`` at every point of the ball ``P``."""
+        if self.kernel is not None:
+            if self.arb:
+                return self.kernel.arb_gradient(P, prec=self.ctx.prec)  # Arb's own exp
+            return self.kernel.enclose_gradient(P.mid(), P.r)
+        return P @ self.Sxx - self.Syx if self.square else P - self.Phi
+
+    def glin(self, P):
+        return P @ self.Sxx if self.square else P

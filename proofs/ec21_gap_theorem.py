@@ -197,7 +197,7 @@ def _check_end_to_end(defect_scale: float, rng: random.Random) -> float:
     from certify.conditions.trajectory import _trajectory
     from certify._gd import run_gd
     from certify._problem import problem_from_dict
-    from certify._taylor import integrate_gf
+    from certify.flow.estimate import integrate_gf
 
     worst = 0.0
     specs = [

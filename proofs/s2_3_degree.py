@@ -18,7 +18,7 @@ STATEMENT = (
     "theta' = -grad f(theta) is a polynomial ODE of degree 2N - 1.  (ii) The Taylor coefficients "
     "W_j[i] of the GF solution through theta_0 satisfy W_j[i+1] = -grad_j[i] / (i + 1), where grad_j[i] is "
     "the i-th coefficient of grad_{W_j} f(W(t)), computed by Cauchy products of the power series of the "
-    "partial products (certify._series) with no truncation error up to the order chosen."
+    "partial products (certify.flow.series) with no truncation error up to the order chosen."
 )
 HYPOTHESES = "Losses of S1 with the target Phi or the data (X, Y) as free symbols (generic); theta_0 rational."
 PROOF = """\
@@ -34,7 +34,7 @@ theta[0..i]: the products W_{b:a}(t) are Cauchy products of the layer series and
 W_{N:1}(t) (S2.1), so the recursion is exact in exact arithmetic.
 Check (sympy): (i) sympy Poly total degrees of f and of every sympy.diff partial derivative in the
 weight symbols, data symbolic, depths 1..4, both losses; (ii) exact rational Taylor coefficients up to
-order 6 from certify._series.gf_taylor equal those of the Picard iteration theta <- theta_0 +
+order 6 from certify.flow.series.gf_taylor equal those of the Picard iteration theta <- theta_0 +
 int_0^t -grad f(theta) built from sympy's derivatives of the scalar loss (exact power series).
 """
 
@@ -64,7 +64,7 @@ def check(*, claimed_degree=None, scale=None, order: int = 6, taylor_cases: int 
     """``claimed_degree(N)`` replaces 2N; ``scale(x, k)`` replaces the recursion's division by k."""
     import sympy as sp
 
-    from certify._series import gf_taylor
+    from certify.flow.series import gf_taylor
     from certify.symbolic import entrywise_reference, random_rational_instance
 
     deg = claimed_degree or (lambda N: 2 * N)

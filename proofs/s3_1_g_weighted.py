@@ -36,7 +36,7 @@ Y = (g - g') C.
 Use in certify: on a tube around a moving base set (SPEC S3.3), A, G, B at a point z of the tube are the
 origin's A_0, G_0, B_0 plus perturbations; pn(b, a) - sigma0(b, a) bounds ||dA|| (the base set's motion
 plus the tube expansion) and g_t - g_0 bounds ||dG||, so the entry of C^G on the tube is at most
-g_t C_ij + D_ij with D_ij = min(0, w_ij - a_0 g_0 b_0) pn(M_ij) (certify/_s31.Tube, the checker's
+g_t C_ij + D_ij with D_ij = min(0, w_ij - a_0 g_0 b_0) pn(M_ij) (certify/bounds/s31.Tube, the checker's
 certify/check/_verify.tube; contract gap-v2.md section 2).
 Check: (i) on random small rational instances (depth 3-4, both losses: the pairs other than (1, N) exist),
 the exact Hessian from sympy's scalar loss at 50 digits: -lambda_min <= lambda_max(C^G) <= ||G|| lambda_max(C).

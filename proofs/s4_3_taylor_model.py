@@ -43,7 +43,8 @@ def _fro2(M):
 
 
 def check(*, gamma_scale: float = 1.0, drop_tail: bool = False, instances: int = 30) -> str:
-    from certify._flow import _TM, _prod_err
+    from certify.flow.tube import NormTM
+    from certify.flow.float_step import product_error
     from certify._claims import up
 
     rng = random.Random(43)
@@ -60,7 +61,7 @@ def check(*, gamma_scale: float = 1.0, drop_tail: bool = False, instances: int =
         hp = np.array([float(h) ** i for i in range(q + 1)]) * (1 + 1e-12)
         na = np.array([np.linalg.norm(x) for x in a]) * (1 + 1e-12)
         nb = np.array([np.linalg.norm(x) for x in b]) * (1 + 1e-12)
-        tmA, tmB = _TM(na * hp, 0.0), _TM(nb * hp, 0.0)
+        tmA, tmB = NormTM(na * hp, 0.0), NormTM(nb * hp, 0.0)
         r = tmA.times(tmB, np.zeros(q + 1)).r
         if drop_tail:
             r = 0.0
@@ -79,7 +80,7 @@ def check(*, gamma_scale: float = 1.0, drop_tail: bool = False, instances: int =
             ci = np.matmul(np.stack(a[: i + 1]), np.stack(b[i::-1])).sum(axis=0)
             exact = sum((A[l] @ B[i - l] for l in range(i + 1)), start=np.zeros((m, n), dtype=object) + Fraction(0))
             err = float(_fro2(_fr(ci) - exact)) ** 0.5
-            bound = _prod_err(np.array([np.linalg.norm(x) for x in a]) * (1 + 1e-12), np.zeros(q + 1),
+            bound = product_error(np.array([np.linalg.norm(x) for x in a]) * (1 + 1e-12), np.zeros(q + 1),
                               np.array([np.linalg.norm(x) for x in b]) * (1 + 1e-12), np.zeros(q + 1), k, q, m * n)[i]
             if gamma_scale != 1.0:
                 bound = bound * gamma_scale

@@ -265,14 +265,15 @@ def test_flow_defect_bound_contains_the_50_digit_defect(base, factor):
     """The float64 step's defect claim ``delta >= sup_[0,h] ||y'(s) + grad f(y(s))||`` against the
     50-digit defect of its own candidate at sample points, at the chosen step and at twice it
     (where the truncation of the candidate and of G's series is ~1e-11, far above rounding)."""
-    from certify import _flow
+    from certify._lossdata import BackendLoss
     from certify.arith import get_context
+    from certify.flow.float_step import FloatStep
 
     p = certify.load_problem(base)
     ctx = get_context("float64")
     with ctx:
-        model = _flow._Model(p, ctx)
-        st = _flow._FloatStep(model, [ctx.matrix(np.asarray(w)) for w in p.weights], 16)
+        model = BackendLoss(p, ctx)
+        st = FloatStep(model, [ctx.matrix(np.asarray(w)) for w in p.weights], 16)
         h = st.choose_step(53) * factor
         res = st.validate(h, 0.0)
     assert res is not None

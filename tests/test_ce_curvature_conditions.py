@@ -21,7 +21,7 @@ import pytest
 from flint import arb
 
 import certify
-from certify._enclose import KernelHessian, gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_s32
+from certify.curvature.s32 import KernelHessian, gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_s32
 from certify.cli import main
 from helpers.ce_reference import Reference, _prod
 

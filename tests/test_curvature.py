@@ -7,7 +7,7 @@ import mpmath
 import numpy as np
 
 from certify import Objective, problem_from_dict
-from certify._curvature import curvature_profile
+from certify.curvature.profile import curvature_profile
 from certify.cli import main
 
 from helpers.closed_forms import make_diagonal_instance

@@ -23,7 +23,7 @@ from certify.proofs.s3_4_data_weighted import gauss_newton_matrix
 from certify._atomic import dumps_json
 from certify._gap import make_ref
 from certify._lossdata import data_bounds, data_split
-from certify._s31 import Tube, arb_prec
+from certify.bounds.s31 import Tube, arb_prec
 from certify.arith import get_context
 
 

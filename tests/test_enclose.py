@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certify import Objective, problem_from_dict
-from certify._enclose import hessian_ball, lambda_min_enclosure, s31_vs_s32
+from certify.curvature.s32 import hessian_ball, lambda_min_enclosure, s31_vs_s32
 
 
 def _prob(seed, depth, square):
@@ -58,7 +58,7 @@ def test_hessian_ball_contains_the_hessian_anywhere_in_the_box(seed, depth, squa
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**31), depth=st.integers(1, 4), square=st.booleans(), radius=st.sampled_from([0.0, 1e-8, 1e-2]))
 def test_gradient_ball_contains_the_gradient_anywhere_in_the_box(seed, depth, square, radius):
-    from certify._enclose import gradient_ball
+    from certify.curvature.s32 import gradient_ball
 
     prob, rng = _prob(seed, depth, square)
     G = gradient_ball(prob, prob.theta0, radius)

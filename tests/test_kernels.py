@@ -2,9 +2,9 @@
 (issue 9 item 4: the kernels the mutation harness plants bugs in).
 
 Truths: exact rationals, mpmath at 50 digits (SVD, exp), closed forms.  These
-tests import private kernels by name (``certify._spectral.spectral_upper``,
+tests import private kernels by name (``certify.bounds.spectral.spectral_upper``,
 ``certify._flow.gronwall_update``, ``certify.conditions.base._verdict`` /
-``_set_margin``, ``certify._smallstep``, ``certify._curvature``,
+``_set_margin``, ``certify._smallstep``, ``certify.curvature.profile``,
 ``certify.check._arith``): the kernels are not public, and a bug in them must
 be caught where it is planted, not only through an end-to-end symptom.
 """
@@ -57,7 +57,7 @@ def dyadic_arrays(max_side=4):
 @settings(max_examples=60)
 @given(M=dyadic_arrays())
 def test_spectral_upper_bounds_the_true_norm_and_is_tight(backend, M):
-    from certify._spectral import spectral_upper
+    from certify.bounds.spectral import spectral_upper
 
     ctx = get_context(backend)
     with ctx:
@@ -71,7 +71,7 @@ def test_spectral_upper_bounds_the_true_norm_and_is_tight(backend, M):
 
 def test_spectral_upper_arb_zero_matrix():
     # was BlowUpError (1/c with c = 5e-324), fixed in 5c16af3
-    from certify._spectral import spectral_upper
+    from certify.bounds.spectral import spectral_upper
 
     ctx = get_context("arb")
     with ctx:
@@ -79,7 +79,7 @@ def test_spectral_upper_arb_zero_matrix():
 
 
 def test_spectral_upper_exact_values():
-    from certify._spectral import spectral_upper
+    from certify.bounds.spectral import spectral_upper
 
     ctx = get_context("float64")
     # ||diag(3, 4)||_2 = 4; ||[[1, 1], [1, 1]]||_2 = 2; a ball of radius 1/2 about [[2]]: sup = 2.5
@@ -102,7 +102,7 @@ GRONWALL_CASES = [
 @pytest.mark.parametrize("e0,mu,delta,h", GRONWALL_CASES)
 def test_gronwall_update_against_the_closed_form(e0, mu, delta, h):
     """S4.2: ``e(h) = exp(mu h) e0 + delta (exp(mu h) - 1)/mu`` (``delta h`` at mu = 0), at 50 digits."""
-    from certify._flow import gronwall_update
+    from certify.bounds.gronwall import gronwall_update
 
     with mpmath.workdps(50):
         H, M, E0, D = _mp(h), mpmath.mpf(mu), mpmath.mpf(e0), mpmath.mpf(delta)
@@ -116,7 +116,7 @@ def test_gronwall_update_against_the_closed_form(e0, mu, delta, h):
 @given(e0=st.integers(0, 2**20).map(lambda k: k * 2.0**-40), mu=st.integers(-64, 64).map(lambda k: k / 8),
        delta=st.integers(0, 2**20).map(lambda k: k * 2.0**-40), hk=st.integers(1, 64))
 def test_gronwall_update_property(e0, mu, delta, hk):
-    from certify._flow import gronwall_update
+    from certify.bounds.gronwall import gronwall_update
 
     h = Fraction(hk, 64)
     with mpmath.workdps(50):
@@ -332,7 +332,7 @@ def saddle_m_integral():
 
 
 def test_curvature_int_m_upper_bounds_the_true_integral(saddle_m_integral):
-    from certify._curvature import curvature_profile
+    from certify.curvature.profile import curvature_profile
 
     prof = curvature_profile(certify.load_problem("builtin:saddle"), t_end=1.0, checkpoints=2)
     exact_sum = sum(Fraction(mu) * (Fraction(b) - Fraction(a)) for a, b, mu in prof["steps"])

@@ -175,15 +175,17 @@ def test_s33_flow_step_mu_is_sound_and_not_charging_the_motion(spec):
     """S3.3 on validated flow steps: mu >= -lambda_min(Hf) along the step's
     candidate (50-digit eigenvalues of exact Hessians) and mu <= 1.5 x the
     largest exact S3.1 value along the step (plus the tube's thickness)."""
-    from certify._flow import _FloatStep, _Model, _horner
+    from certify.flow.float_step import FloatStep
+    from certify._lossdata import BackendLoss
+    from certify.flow.base import horner_balls
     from certify.arith import get_context
 
     prob = problem_from_dict(spec)
     ctx = get_context("float64")
     with ctx:
-        model = _Model(prob, ctx)
+        model = BackendLoss(prob, ctx)
         centers = [ctx.matrix(np.asarray(w)) for w in prob.weights]
-        st = _FloatStep(model, centers, 16)
+        st = FloatStep(model, centers, 16)
         h = st.choose_step(53)
         res = None
         while res is None:
@@ -194,7 +196,7 @@ def test_s33_flow_step_mu_is_sound_and_not_charging_the_motion(spec):
         coeffs = st.ball_coeffs()
         worst_m, worst_s31 = mpmath.mpf(0), mpmath.mpf(0)
         for s in (Fraction(0), h / 3, 2 * h / 3, h):
-            yb = _horner(coeffs, s)
+            yb = horner_balls(coeffs, s)
             theta = np.concatenate([b.mid().reshape(-1) for b in yb])
             worst_m = max(worst_m, -lambda_min_50(spec, theta))
             worst_s31 = max(worst_s31, s31_exact(spec, theta))
@@ -227,16 +229,18 @@ def test_s33_does_not_charge_the_motion_on_the_paper_setup():
     motion) - prod n)) claimed mu = 7-12 where S3.1 at the point is 0.49.  The
     S3.3 claim on a validated step from the GD iterate at t = 1 stays within
     1.3x S3.1 at the step's start (rigorous, motion 0), the old one does not."""
-    from certify._flow import _FloatStep, _Model, _s31_on_tube
+    from certify.flow.float_step import FloatStep
+    from certify._lossdata import BackendLoss
+    from certify.bounds.s31 import s31_on_tube
     from certify.arith import get_context
 
     prob = certify.load_problem("builtin:paper")
     theta = certify.run_gd(prob, 1e-3, 1000, every=1000).thetas[-1]
     ctx = get_context("float64")
     with ctx:
-        model = _Model(prob, ctx)
+        model = BackendLoss(prob, ctx)
         centers = [ctx.matrix(np.ascontiguousarray(w)) for w in prob.unflatten(theta)]
-        st = _FloatStep(model, centers, 16)
+        st = FloatStep(model, centers, 16)
         h = st.choose_step(53)
         res = None
         while res is None:
@@ -246,8 +250,8 @@ def test_s33_does_not_charge_the_motion_on_the_paper_setup():
         nW = st._all_norms()[0]
         hp = np.array([float(h) ** i for i in range(17)])
         motion = [float(np.sum(n[1:] * hp[1:])) + res[3] for n in nW]
-        at_point = _s31_on_tube(model, centers, [0.0] * prob.depth)
-        old_mu = _s31_on_tube(model, centers, motion)
+        at_point = s31_on_tube(model, centers, [0.0] * prob.depth)
+        old_mu = s31_on_tube(model, centers, motion)
     assert 0.3 < at_point < 0.7  # the issue measured 0.49 at t = 1
     assert res[2] <= 1.3 * at_point, (res[2], at_point, float(h))
     assert old_mu > 3 * at_point, (old_mu, at_point)

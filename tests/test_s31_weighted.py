@@ -20,7 +20,7 @@ from certify import problem_from_dict
 from certify._atomic import dumps_json
 from certify._gap import make_ref
 from certify._lossdata import data_bounds
-from certify._s31 import Tube, arb_prec
+from certify.bounds.s31 import Tube, arb_prec
 from certify.arith import get_context
 from certify.check import check_certificate
 from helpers.independent import hessian_ad

@@ -168,9 +168,9 @@ def test_arith_loss_and_gradient_enclose_exact_values(backend, spec):
 @budget("gradient_ball")
 @given(spec=cs.problem_specs(max_depth=3, max_width=3, max_samples=3), data=st.data())
 def test_gradient_ball_contains_exact_gradients_in_the_box(spec, data):
-    """``certify._enclose.gradient_ball`` (private) over a box of radius 2^-20 contains
+    """``certify.curvature.s32.gradient_ball`` (private) over a box of radius 2^-20 contains
     the exact gradient at the center and at a drawn dyadic corner-ish point."""
-    from certify._enclose import gradient_ball
+    from certify.curvature.s32 import gradient_ball
 
     p = certify.problem_from_dict(spec)
     th = ind.theta0(spec)

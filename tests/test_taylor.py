@@ -1,4 +1,4 @@
-"""The high-precision GF estimate (certify._taylor, S2.3 Taylor method)
+"""The high-precision GF estimate (certify.flow.estimate, S2.3 Taylor method)
 against references known independently of certify's code
 (tests/helpers/closed_forms.py), against scipy's DOP853 (a loose, non-rigorous
 sanity check on generic problems), and its error paths."""
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certify import TooLargeError, BlowUpError, Objective, UsageError, problem_from_dict
-from certify._taylor import integrate_gf
+from certify.flow.estimate import integrate_gf
 from certify.strategies import problem_specs
 
 from helpers.closed_forms import depth1_instances, diagonal_instances, make_diagonal_instance

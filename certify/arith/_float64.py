@@ -161,7 +161,7 @@ class F64Mat:
 
     def norm_2_upper(self) -> float:
         """``min(||.||_F, sqrt(||.||_1 ||.||_inf))`` over the ball (see also
-        :func:`certify._spectral.spectral_upper` for a tight bound)."""
+        :func:`certify.bounds.spectral.spectral_upper` for a tight bound)."""
         a = self.abs_upper()
         n1 = up(float(a.sum(axis=0).max()), a.shape[0] + 1)
         ni = up(float(a.sum(axis=1).max()), a.shape[1] + 1)

@@ -3,7 +3,7 @@ certified lower bounds of ``lambda_max(Hf)`` they give (Rayleigh quotients of a
 float eigenvector evaluated in Arb): used by the smoothness and edge-of-stability
 hypotheses and by the trajectory's loss enclosures.  Kernel losses (cross-entropy, logistic):
 the loss's own Arb value and gradient over the ball product and ``Hl[P_1, P_1]`` from
-:class:`certify._enclose.KernelHessian` (Arb's ``exp``; S2.2-ce-psd)."""
+:class:`certify.curvature.s32.KernelHessian` (Arb's ``exp``; S2.2-ce-psd)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def _kernel_loss_and_form(kernel, Ws, v, dims):
     from flint import arb
     from flint import ctx as flint_ctx
 
-    from .._enclose import KernelHessian
+    from ..curvature.s32 import KernelHessian
 
     prec = flint_ctx.prec
     if v is None:

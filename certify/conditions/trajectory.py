@@ -53,7 +53,7 @@ def tube_constants(ref, d, s_G: float, gF: float, hess_lip: float = 0.0) -> dict
     ``||G(z) - G(ref)|| <= s_G (prod(n+d) - prod n)`` in both the 2- and the
     Frobenius norm (proofs/s3_1_tube.py (i); one factor of each expanded term is a
     perturbation, bounded in Frobenius norm)."""
-    from .._s31 import Tube, arb_prec
+    from ..bounds.s31 import Tube, arb_prec
 
     N = len(d)
     with arb_prec():
@@ -144,7 +144,7 @@ def _g_frobenius(problem: Problem, Ws, ctx) -> float:
 def _trajectory(problem: Problem, T: Fraction, times: list) -> _Trajectory:
     from flint import arb
 
-    from .._flow import enclose_flow
+    from ..flow import enclose_flow
     from .._gap import make_ref
     from ..arith import get_context
 

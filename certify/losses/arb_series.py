@@ -114,7 +114,7 @@ class ArbGradientSeries:
 
 
 def arb_callbacks(loss):
-    """``(grad_l0, grad_l_lin)`` for :class:`certify._series.GradientSeries` / ``gf_taylor`` with
+    """``(grad_l0, grad_l_lin)`` for :class:`certify.flow.series.GradientSeries` / ``gf_taylor`` with
     ball matrices (a fresh :class:`ArbGradientSeries` at each ``grad_l0``), as
     :func:`certify.losses.gf_callbacks` does in float64."""
     state = {}

@@ -43,7 +43,7 @@ from .._errors import BlowUpError, ProblemError, UsageError
 
 def _spectral_upper(M) -> float:
     """Rigorous ``sup ||.||_2`` over a float64 ball (the project's spectral bound, wherever it lives)."""
-    from .._spectral import spectral_upper
+    from ..bounds.spectral import spectral_upper
 
     return spectral_upper(M)
 
@@ -262,7 +262,7 @@ class Loss:
 
     def hessian_norm_upper(self) -> float:
         """A rigorous upper bound of ``sup_W ||Hl(W)||_2 <= c ||X||_2^2 / m`` (``||X||_2`` by
-        :func:`certify._spectral.spectral_upper`)."""
+        :func:`certify.bounds.spectral.spectral_upper`)."""
         from .._claims import up
         from ..arith._float64 import F64Mat
 

@@ -20,7 +20,7 @@ Three entry points:
 - :func:`gradient_series` (float64, batched over the samples; no Python loop over samples) and
   :class:`GradientSeriesCE` (the same, one order at a time: :meth:`GradientSeriesCE.push` takes
   ``w_k`` and returns ``g_k``); :func:`gf_callbacks` wraps it as the ``grad_l0`` / ``grad_l_lin``
-  callbacks of :func:`certify._series.gf_taylor` (unchanged: it calls ``grad_l0(P_N[0])`` once, then
+  callbacks of :func:`certify.flow.series.gf_taylor` (unchanged: it calls ``grad_l0(P_N[0])`` once, then
   ``grad_l_lin(P_N[i])`` for ``i = 1, 2, ...`` in order, which is exactly a push per order), and
   :func:`gf_taylor_ce` runs the GF Taylor candidate with them.  Estimates.
 - :func:`enclose_gradient_series` (rigorous, float64 midpoint-radius with the a-priori bounds of
@@ -240,8 +240,8 @@ class GradientSeriesCE:
 
 
 def gf_callbacks(loss):
-    """``(grad_l0, grad_l_lin)`` for :class:`certify._series.GradientSeries` /
-    :func:`certify._series.gf_taylor`: ``grad_l0(P0)`` starts a fresh :class:`GradientSeriesCE`
+    """``(grad_l0, grad_l_lin)`` for :class:`certify.flow.series.GradientSeries` /
+    :func:`certify.flow.series.gf_taylor`: ``grad_l0(P0)`` starts a fresh :class:`GradientSeriesCE`
     and returns ``g_0``; ``grad_l_lin(P_i)`` pushes the next end-to-end coefficient and returns
     ``g_i`` (so it must be called for ``i = 1, 2, ...`` in order, once each, which is what
     ``GradientSeries.advance`` does).  One pair serves any number of consecutive series."""
@@ -262,9 +262,9 @@ def gf_callbacks(loss):
 def gf_taylor_ce(loss, W0: Sequence, order: int, *, stack: bool = True):
     """The GF Taylor candidate under ``loss`` (float64 estimate): coefficients
     ``W[j][0..order]`` of the layers' gradient-flow solution through ``W0`` (S2.3 with the
-    nonlinear gradient series), via the unchanged :func:`certify._series.gf_taylor`.
+    nonlinear gradient series), via the unchanged :func:`certify.flow.series.gf_taylor`.
     Returns ``(W, series)`` as ``gf_taylor`` does."""
-    from .._series import gf_taylor
+    from ..flow.series import gf_taylor
 
     g0, glin = gf_callbacks(loss)
     W0 = [np.asarray(w, dtype=np.float64) for w in W0]

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import certify  # noqa: E402
 from certify import Objective, problem_from_dict
 from certify._atomic import dumps_json
-from certify._flow import enclose_flow
+from certify.flow import enclose_flow
 
 
 def timeit(fn, repeat=3):
@@ -84,9 +84,9 @@ def bench_radius_vs_floor():
     measured with the 50-digit Taylor integrator (the rounding floor)."""
     rows = []
     try:
-        from certify._taylor import integrate_gf
+        from certify.flow.estimate import integrate_gf
     except ImportError:
-        return [("radius vs floor", "skipped", "certify._taylor missing")]
+        return [("radius vs floor", "skipped", "certify.flow.estimate missing")]
     prob = certify.load_problem("builtin:demo")
     for name, pr in (("demo", prob), ("near-target (benign curvature)", near_target_problem())):
         for T in (1.0, 3.0):
@@ -159,7 +159,8 @@ def _lanczos_m(prob, theta) -> float:
 def curvature_integrals(prob, T, lanczos_every=4):
     """Per flow step: claimed mu (S3.3), certified S3.1 at the step's center, and
     a Lanczos estimate of the true m at the center (every few steps, trapezoid)."""
-    from certify._flow import _Model, _s31_on_tube
+    from certify._lossdata import BackendLoss
+    from certify.bounds.s31 import s31_on_tube
     from certify.arith import get_context
 
     enc, cs = _step_centers(prob, T)
@@ -167,10 +168,10 @@ def curvature_integrals(prob, T, lanczos_every=4):
     i_mu = sum(st.mu * float(st.h) for st in enc.steps)
     i_s31 = 0.0
     with ctx:
-        model = _Model(prob, ctx)
+        model = BackendLoss(prob, ctx)
         for st, c in zip(enc.steps, cs):
             Ws = [ctx.matrix(np.ascontiguousarray(w)) for w in prob.unflatten(c)]
-            i_s31 += _s31_on_tube(model, Ws, [0.0] * prob.depth) * float(st.h)
+            i_s31 += s31_on_tube(model, Ws, [0.0] * prob.depth) * float(st.h)
     ts = [float(st.t0) for st in enc.steps][::lanczos_every] + [float(T)]
     pts = cs[::lanczos_every]
     ms = [_lanczos_m(prob, c) for c in pts]
@@ -267,7 +268,7 @@ def bench_closed_forms(T=3.0):
 def bench_s31_looseness(n_inst=40):
     """How loose S3.1 is against the S3.2 enclosure of m = max(0, -lambda_min(Hf))
     (certified both), on random whitened instances at their initial points."""
-    from certify._enclose import s31_vs_s32
+    from certify.curvature.s32 import s31_vs_s32
 
     rows = []
     for scheme, scale in (("balanced", 0.1), ("balanced", 1.0), ("gaussian", 0.5), ("xavier", 1.0)):

@@ -65,26 +65,26 @@ SMALL_T = [KERNELS, "-k", "concave or required_eta or gap_table"]
 GAP_T = [KERNELS, SOUND, "-k", "gap"]
 
 MUTATIONS = [
-    # ---- certify/_spectral.py spectral_upper, certify/_flow.py gronwall_update (S3.1, S4.2) -----------------
-    M("flow-spectral-halved", "certify/_spectral.py",  # issue 9 escape 3
+    # ---- certify/bounds/spectral.py spectral_upper, certify/bounds/gronwall.py gronwall_update (S3.1, S4.2) -----------------
+    M("flow-spectral-halved", "certify/bounds/spectral.py",  # issue 9 escape 3
       r"(def spectral_upper\(M\)[\s\S]*?)return min\(own, _hi\(bound\)\)",
       r"\1return min(own, _hi(bound)) / 2", FLOW_T, "halved bound", ["tests/test_flow.py"]),
-    M("flow-spectral-no-rescale", "certify/_spectral.py",
+    M("flow-spectral-no-rescale", "certify/bounds/spectral.py",
       r"\) \* arb\(c\)\.sqrt\(\)", ")", FLOW_T, "dropped term", ["tests/test_flow.py"]),
-    M("flow-spectral-own-halved", "certify/_spectral.py",
+    M("flow-spectral-own-halved", "certify/bounds/spectral.py",
       r"(def spectral_upper\(M\)[\s\S]*?)own = M\.norm_2_upper\(\)", r"\1own = M.norm_2_upper() / 2",
       FLOW_T, "halved bound", ["tests/test_flow.py"]),
-    M("flow-spectral-root-off-by-one", "certify/_spectral.py",
+    M("flow-spectral-root-off-by-one", "certify/bounds/spectral.py",
       r"\(arb\(1\) / \(2 \* k\)\)", "(arb(1) / (4 * k))", FLOW_T, "off-by-one", ["tests/test_flow.py"]),
-    M("flow-gronwall-sign", "certify/_flow.py",
+    M("flow-gronwall-sign", "certify/bounds/gronwall.py",
       r"return _hi\(E \* arb\(e0\) \+ arb\(delta\) \* growth\)", "return _hi(E * arb(e0) - arb(delta) * growth)",
       FLOW_S, "sign flip", ["tests/test_flow.py"]),
-    M("flow-gronwall-drop-e0-growth", "certify/_flow.py",
+    M("flow-gronwall-drop-e0-growth", "certify/bounds/gronwall.py",
       r"return _hi\(E \* arb\(e0\) \+", "return _hi(arb(e0) +", FLOW_T, "dropped term", ["tests/test_flow.py"]),
-    M("flow-gronwall-mu0-half", "certify/_flow.py",
+    M("flow-gronwall-mu0-half", "certify/bounds/gronwall.py",
       r"if mu == 0:\n(\s+)growth = H\n", r"if mu == 0:\n\1growth = H / 2\n", FLOW_T, "halved bound",
       ["tests/test_flow.py"]),
-    M("flow-gronwall-exp-off", "certify/_flow.py",
+    M("flow-gronwall-exp-off", "certify/bounds/gronwall.py",
       r"E = \(M \* H\)\.exp\(\)", "E = (M * H / 2).exp()", FLOW_T, "off-by-one", ["tests/test_flow.py"]),
     # ---- certify/arith/_float64.py ------------------------------------------------------
     M("f64-matmul-no-gamma", "certify/arith/_float64.py",
@@ -143,12 +143,12 @@ MUTATIONS = [
     M("iv-sub-sign", "certify/arith/_iv.py",
       r"return self\._binary\(other, lambda u, v: u - v\)", "return self._binary(other, lambda u, v: u + v)",
       ARITH_T, "sign flip", ["tests/test_arith.py"]),
-    # ---- certify/_curvature.py: the certified int m (issue 9 escape 1) -------------------
-    M("curv-int-m-halved", "certify/_curvature.py",
+    # ---- certify/curvature/profile.py: the certified int m (issue 9 escape 1) -------------------
+    M("curv-int-m-halved", "certify/curvature/profile.py",
       r"acc \+= arb\(s\.mu\) \* arb\(fmpq\(s\.h\.numerator, s\.h\.denominator\)\)",
       "acc += arb(s.mu) * arb(fmpq(s.h.numerator, s.h.denominator)) / 2", CURV_T, "halved bound",
       ["tests/test_curvature.py"]),
-    M("curv-int-m-last-step-dropped", "certify/_curvature.py",
+    M("curv-int-m-last-step-dropped", "certify/curvature/profile.py",
       r"for s in enc\.steps:\n(\s+)acc \+=", r"for s in enc.steps[:-1]:\n\1acc +=", CURV_T, "off-by-one",
       ["tests/test_curvature.py"]),
     # ---- certify/conditions/: verdict logic (escape 5: int m = 0) ---------------------
@@ -231,13 +231,13 @@ MUTATIONS = [
       r"hi\(arb\(dist_hi\) \+ arb\(radius\) \+ arb\(r\)\)", "hi(arb(dist_hi) + arb(r))", GAP_T, "dropped term",
       ["tests/test_gap.py"]),
     # ---- S3.4-data: the data-weighted Gauss-Newton bound (producer and checker) -------------
-    M("dw-drops-remainder", "certify/_s31.py",
+    M("dw-drops-remainder", "certify/bounds/s31.py",
       r"plain, weighted = sG \* b2, c \* v \* v \+ s_r \* b2", "plain, weighted = sG * b2, c * v * v",
       ["tests/test_data_split.py"], "dropped term"),
-    M("dw-u-norm-not-widened", "certify/_s31.py",
+    M("dw-u-norm-not-widened", "certify/bounds/s31.py",
       r"return self\.base\.uvec\[b\] \+ \(self\.pn\(b, 1\) - self\.base\.sigma\[\(b, 1\)\]\)",
       "return self.base.uvec[b]", ["tests/test_data_split.py"], "dropped term"),
-    M("dw-moved-u-not-widened", "certify/_s31.py",
+    M("dw-moved-u-not-widened", "certify/bounds/s31.py",
       r"uvec = \{b: v \+ \(out\[\(b, 1\)\] - self\.sigma\[\(b, 1\)\]\) for b, v in self\.uvec\.items\(\)\}",
       "uvec = dict(self.uvec)", ["tests/test_data_split.py"], "dropped term"),
     M("dw-check-drops-remainder", "certify/check/_verify.py",
@@ -247,13 +247,13 @@ MUTATIONS = [
       r"if sum\(Fraction\(float\(x\)\) \*\* 2 for x in u\) > 1:", "if False:",
       ["tests/test_data_split.py"], "check skipped"),
     # ---- S3.1-G: G-weighted products (producer and checker) ---------------------------------
-    M("s31g-g-motion-dropped", "certify/_s31.py",
+    M("s31g-g-motion-dropped", "certify/bounds/s31.py",
       r"M = \[\[g_t \* self\.C\[a\]\[b\] \+ self\.D\[a\]\[b\]",
       "M = [[self.base.g0 * self.C[a][b] + self.D[a][b]", ["tests/test_s31_weighted.py"], "dropped term"),
-    M("s31g-origin-not-subtracted", "certify/_s31.py",
+    M("s31g-origin-not-subtracted", "certify/bounds/s31.py",
       r"d = w - nrm0\(N, j \+ 1\) \* base\.g0 \* nrm0\(i - 1, 1\)", "d = w - 2 * nrm0(N, j + 1) * base.g0 * nrm0(i - 1, 1)",
       ["tests/test_s31_weighted.py"], "wrong constant"),
-    M("s31g-product-drops-prefix", "certify/_s31.py",
+    M("s31g-product-drops-prefix", "certify/bounds/s31.py",
       r"out\[\(i, j\)\] = left if pre\[i - 1\] is None else left @ pre\[i - 1\]\.T", "out[(i, j)] = left",
       ["tests/test_s31_weighted.py"], "wrong formula"),
     M("s31g-check-gdiff-dropped", "certify/check/_verify.py",

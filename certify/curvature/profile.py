@@ -77,10 +77,10 @@ def curvature_profile(problem, t_end: float = 10.0, checkpoints: int = 20) -> di
 
     from flint import arb, fmpq
 
-    from ._claims import hi
-    from ._derivatives import Objective
-    from ._flow import enclose_flow
-    from ._problem import load_problem
+    from .._claims import hi
+    from .._derivatives import Objective
+    from ..flow import enclose_flow
+    from .._problem import load_problem
 
     problem = load_problem(problem)
     _require(problem)
@@ -138,8 +138,8 @@ def curvature_by_scale(problem, t_end: float = 10.0, scales=(1.0, 0.1, 0.01)) ->
     is kept; the certified integral comes from :func:`curvature_profile` with
     one checkpoint.  A scale that cannot be certified gives a row with its
     reason instead of an error."""
-    from ._errors import CertifyError
-    from ._problem import load_problem, problem_from_dict
+    from .._errors import CertifyError
+    from .._problem import load_problem, problem_from_dict
 
     problem = load_problem(problem)
     _require(problem)  # an error, not one failed row per scale

@@ -49,7 +49,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._claims import hi
+from typing import Sequence
+
+from .._claims import hi
+from .spectral import spectral_upper
 
 #: working precision (bits) of every derived tube constant; the checker uses the same
 PREC = 128
@@ -356,3 +359,26 @@ def mu_upper(tube: Tube, g, s_G) -> float:
     """:meth:`Tube.mu` as an upper float."""
     v = hi(tube.mu(g, s_G))
     return v if math.isfinite(v) else math.inf
+
+
+def center_norms(model, W0_balls, weighted: bool = True):
+    """``(BaseNorms, ||G(c)||_2 upper)`` at the center balls (S3.1 at the point; ``model`` a
+    :class:`certify._lossdata.BackendLoss`);
+    ``weighted``: with S3.1-G's weighted products ``||Z^T G Z^T||_2`` at the center."""
+    from flint import arb
+
+    base, E2E = base_at_point(W0_balls, spectral_upper)
+    G = model.g0(E2E)
+    g_c = arb(spectral_upper(G))
+    if weighted and model.N > 1:
+        base = BaseNorms(base.N, base.sigma, base.uvec, None, g_c).with_g_weights(W0_balls, G, spectral_upper)
+    return base, g_c
+
+
+def s31_on_tube(model, W0, r: Sequence[float]) -> float:
+    """Rigorous upper bound of ``-lambda_min(Hf)`` over the set where every layer
+    lies within ``r_j`` (Frobenius) of the ball matrices ``W0`` (S3.1; ``model`` a
+    :class:`certify._lossdata.BackendLoss`)."""
+    with arb_prec():
+        base, g_c = center_norms(model, W0, weighted=False)  # S3.1 itself (s31_vs_s32 compares it)
+        return mu_upper(Tube(base, r), g_c, model.s_G)

@@ -4,7 +4,7 @@ from (the checker has its own, ``certify/check/_arith.py``)."""
 
 from __future__ import annotations
 
-from ._claims import hi as _hi
+from .._claims import hi as _hi
 
 SPECTRAL_POWER_SQUARINGS = 5
 

@@ -3,7 +3,7 @@
 - :func:`hessian_ball`: an ``arb_mat`` containing ``Hf(z)`` for every ``z`` with
   ``|z_i - theta_i| <= radius``: column ``i`` is the Hessian-vector product
   ``Hf[e_i]``, the order-1 coefficient of the gradient along ``W + s E_i``
-  (the Cauchy-product recursion of S2.3, :class:`certify._series.GradientSeries`),
+  (the Cauchy-product recursion of S2.3, :class:`certify.flow.series.GradientSeries`),
   in ball arithmetic.
 - :func:`lambda_min_enclosure` (S3.2): certified ``[lo, hi]`` with
   ``lo <= lambda_min(H) <= hi`` for every ``H`` in the ball matrix.  For the
@@ -33,10 +33,10 @@ import math
 
 import numpy as np
 
-from ._claims import hi, lo
-from ._errors import TooLargeError
-from ._problem import Problem
-from ._series import GradientSeries
+from .._claims import hi, lo
+from .._errors import TooLargeError
+from .._problem import Problem
+from ..flow.series import GradientSeries
 
 MAX_S32_PARAMS = 400
 #: kernel losses: the dense Hessian touches every sample once per column (``n d_N m`` ball
@@ -134,7 +134,7 @@ class KernelHessian:
 
 def _ctx_prec(prec):
     """A python-flint precision scope (the arb backend's context)."""
-    from .arith import get_context
+    from ..arith import get_context
 
     return get_context("arb", prec=prec)
 
@@ -311,20 +311,21 @@ def s31_vs_s32(problem: Problem, theta: np.ndarray) -> dict:
     beside the S3.2 enclosure of ``m``; ``ratio = mu / m_upper``.  Kernel losses: S3.1 with
     ``s_G`` (``certify._lossdata.data_bounds``) and ``G`` over the ball product (``Hl >= 0``,
     proofs/ce_hessian_psd.py, so S3.1 holds unchanged)."""
-    from ._flow import _Model, _s31_on_tube
-    from .arith import get_context
+    from .._lossdata import BackendLoss
+    from ..bounds.s31 import s31_on_tube
+    from ..arith import get_context
 
     _require(problem, "S3.1 and S3.2 curvature bounds")
     ctx = get_context("float64")
     with ctx:
-        model = _Model(problem, ctx)
+        model = BackendLoss(problem, ctx)
         dims, N, i = problem.dims, problem.depth, 0
         W0 = []
         for j in range(N):
             r, c = dims[j + 1], dims[j]
             W0.append(ctx.matrix(np.asarray(theta[i:i + r * c], dtype=np.float64).reshape(r, c)))
             i += r * c
-        mu = _s31_on_tube(model, W0, [0.0] * N)
+        mu = s31_on_tube(model, W0, [0.0] * N)
     H = hessian_ball(problem, theta)
     l_lo, l_hi = lambda_min_enclosure(H)
     m_lo, m_hi = max(0.0, -l_hi), max(0.0, -l_lo)

@@ -3,7 +3,7 @@
 :func:`integrate_gf` integrates ``theta' = -grad f(theta)`` (SPEC S1) with the
 Taylor method: ``f`` is a polynomial (S2.3), so the Taylor coefficients of the
 solution through the current point follow exactly from the Cauchy-product
-recursion of :class:`certify._series.GradientSeries` (``W_j[i+1] =
+recursion of :class:`certify.flow.series.GradientSeries` (``W_j[i+1] =
 -grad_j[i] / (i+1)``), here in Arb arithmetic (:mod:`certify.arith`, ``arb``
 backend) at ``prec`` bits.  Nothing about the result is rigorous: truncation
 errors are *estimated* from the last coefficients, and although Arb tracks
@@ -52,10 +52,11 @@ from typing import Sequence
 import mpmath
 import numpy as np
 
-from ._errors import BlowUpError, UsageError
-from ._problem import Problem, SquareLoss, fmpq_to_fractions
-from ._series import GradientSeries
-from ._claims import frac_str as _frac_str
+from .._errors import BlowUpError, UsageError
+from .._problem import Problem, SquareLoss, fmpq_to_fractions
+from .base import horner_balls
+from .series import GradientSeries
+from .._claims import frac_str as _frac_str
 
 __all__ = ["FlowEstimate", "TaylorStep", "integrate_gf"]
 
@@ -214,7 +215,7 @@ def integrate_gf(
     >>> est.kind, float(est.times[-1])
     ('estimate', 1.0)
     """
-    from .arith import get_context
+    from ..arith import get_context
 
     # the Taylor recursion here is for polynomial losses; softmax's exp series is issue 12's
     problem.loss.require_certified("the high-precision Taylor GF estimate", prefix="")
@@ -301,9 +302,9 @@ def integrate_gf(
                 h, last = t_end - t, True
             # dense output at the checkpoints inside this step
             while out_i < len(outs) and outs[out_i] < t + h:
-                _record(res, problem, outs[out_i], _horner(coeffs, outs[out_i] - t))
+                _record(res, problem, outs[out_i], [y.center() for y in horner_balls(coeffs, outs[out_i] - t)])
                 out_i += 1
-            W = _horner(coeffs, h)
+            W = [y.center() for y in horner_balls(coeffs, h)]
             res.steps.append(TaylorStep(t, h, p, log_err / math.log(10)))
             res.error_estimate += math.exp(log_err) if log_err > -700 else 0.0
             t = t + h
@@ -355,19 +356,8 @@ def _dyadic_down(log_h: float) -> Fraction:
     return Fraction(max(32, min(63, math.floor(mant * 32))), 32) * Fraction(2) ** e
 
 
-def _horner(coeffs, s: Fraction):
-    """``sum_i a_i s^i`` for every layer, re-centred."""
-    out = []
-    for layer in coeffs:
-        y = layer[-1]
-        for a in reversed(layer[:-1]):
-            y = y * s + a
-        out.append(y.center())
-    return out
-
-
 def _record(res: FlowEstimate, problem: Problem, t: Fraction, W) -> None:
-    from ._derivatives import Objective
+    from .._derivatives import Objective
 
     with mpmath.workprec(res.prec):
         theta = [mpmath.mpf(x.mid()) for M in W for x in M.a.entries()]
