@@ -20,15 +20,14 @@ from ._errors import (
 from ._gd import GDRun, run_gd
 from ._problem import Problem, flatten, init_scheme, load_problem, problem_from_dict, unflatten
 from .flow import enclose_flow, flow_to_json
-from ._gap import GapCertificate, certify_gap
-from ._distance import DistanceCertificate, certify_distance
+from .gap import DistanceCertificate, GapCertificate, certify_distance, certify_gap
 from .api import evaluate_derivatives, verify_derivatives
 from ._builtins import builtin_names
 from ._converge import (Acgh19Step, ConvergeResult, GFTime, Outcome, Translation, acgh19_eta, gf_time_to_eps,
                         largest_eta, translate)
 from .conditions import ConditionsReport, check_conditions, format_hypotheses
 from .curvature.profile import CurvatureScaleRow, curvature_by_scale, curvature_estimate, curvature_profile
-from ._smallstep import SmallStepStudy, concave_gap, gap_against_t, gap_table, required_eta, smallstep_study
+from .gap import SmallStepStudy, concave_gap, gap_against_t, gap_table, required_eta, smallstep_study
 from .symbolic import derivation_report
 from .curvature.s32 import gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_s32
 from .flow.estimate import FlowEstimate, integrate_gf

@@ -57,7 +57,7 @@ def loss_upper_on_ball(problem: Problem, center: np.ndarray, radius: float) -> f
 
     problem.loss.require_certified("loss bound on a ball")
 
-    from ._gap import _make_ref, tube_bounds
+    from .gap.blocks import make_ref, tube_bounds
     from ._lossdata import data_bounds
     from .arith import get_context
 
@@ -76,7 +76,7 @@ def loss_upper_on_ball(problem: Problem, center: np.ndarray, radius: float) -> f
         box = _arb_loss(problem, Ws)[0]
         # centred form
         f0, grad_sq = _arb_loss(problem, [arb_mat(w.tolist()) for w in Cs], with_grad=True)
-        ref = _make_ref(0, Cs, problem, get_context("float64"))
+        ref = make_ref(0, Cs, problem, get_context("float64"))
         _, beta = tube_bounds(ref, [float(radius)] * problem.depth, data_bounds(problem)[0])
         R = arb(radius)
         centred = f0 + grad_sq.sqrt() * R + arb(beta) * R * R / 2
@@ -278,7 +278,7 @@ def translate(problem: ProblemLike, eps: float, eta: float, t_gf: Fraction | Non
     certified, ``reason`` one line).  ``progress`` (a :class:`certify.Progress`)
     follows the gap's tasks."""
     problem = load_problem(problem)  # problem-like: Problem, builtin:NAME, path or dict
-    from ._gap import certify_gap
+    from .gap.run import certify_gap
 
     problem.loss.require_certified("loss <= eps translation (converge)")
 

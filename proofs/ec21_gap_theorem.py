@@ -120,7 +120,7 @@ def _check_curvature_step(gamma_scale: float, rng: random.Random) -> int:
     from certify.conditions import tube_constants
     from certify.conditions.trajectory import _g_frobenius, _s_G
     from certify._derivatives import Objective
-    from certify._gap import _make_ref
+    from certify.gap.blocks import make_ref
     from certify._problem import problem_from_dict
     from certify.arith import get_context
 
@@ -137,7 +137,7 @@ def _check_curvature_step(gamma_scale: float, rng: random.Random) -> int:
             i0 = min(range(len(ev)), key=lambda i: ev[i])
             m = max(mpmath.mpf(0), -ev[i0])
             vmin = np.array([float(V[r, i0]) for r in range(len(ev))])
-            ref = _make_ref(0, [np.array(w) for w in p.weights], p, ctx)
+            ref = make_ref(0, [np.array(w) for w in p.weights], p, ctx)
             gF = _g_frobenius(p, list(p.weights), ctx)
             for s in (0.05, 0.2, 0.5):
                 for sign in (1, -1):

@@ -208,7 +208,7 @@ def _best_u(p, rng: np.random.Generator, restarts: int = 8):
 def check(*, lip_factor: float = 3, drop_third: bool = False, seed: int = 7) -> str:
     from certify.conditions import tube_constants
     from certify.conditions.trajectory import _s_G
-    from certify._gap import _make_ref
+    from certify.gap.blocks import make_ref
     from certify.arith import get_context
 
     rng = random.Random(seed)
@@ -236,7 +236,7 @@ def check(*, lip_factor: float = 3, drop_third: bool = False, seed: int = 7) -> 
                     f"(dims {list(p.dims)}, {p.loss.kind})")
             # the implementation (rigorous, float mid-rad + Arb) is at least the 50-digit value
             if lip_factor == 3 and not drop_third:
-                ref = _make_ref(0, [np.array(w) for w in p.weights], p, get_context("float64"))
+                ref = make_ref(0, [np.array(w) for w in p.weights], p, get_context("float64"))
                 from certify.conditions.trajectory import _g_frobenius
 
                 tc = tube_constants(ref, [0.0] * p.depth, _s_G(p),

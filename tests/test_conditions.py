@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from certify import proofs
 from certify.conditions import NAMES, SCHEMA, SOURCES, STATUSES, Hypothesis, Status, check_conditions
 from certify._errors import UsageError
-from certify._gap import certify_gap
+from certify.gap.run import certify_gap
 from certify._problem import problem_from_dict
 from certify.cli import main
 from certify.strategies import problem_specs

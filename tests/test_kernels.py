@@ -4,7 +4,7 @@
 Truths: exact rationals, mpmath at 50 digits (SVD, exp), closed forms.  These
 tests import private kernels by name (``certify.bounds.spectral.spectral_upper``,
 ``certify._flow.gronwall_update``, ``certify.conditions.base._verdict`` /
-``_set_margin``, ``certify._smallstep``, ``certify.curvature.profile``,
+``_set_margin``, ``certify.gap.smallstep``, ``certify.curvature.profile``,
 ``certify.check._arith``): the kernels are not public, and a bug in them must
 be caught where it is planted, not only through an end-to-end symptom.
 """
@@ -370,7 +370,7 @@ def _concave_truth(mu, theta0, eta, k):
 @pytest.mark.parametrize("mu,theta0,eta,k", [(1.0, 0.01, 0.1, 80), (2.0, 0.5, 0.01, 7), (0.5, 1.0, 0.25, 1),
                                              (1.0, 0.01, 1e-3, 8000)])
 def test_concave_gap_brackets_the_closed_form(mu, theta0, eta, k):
-    from certify._smallstep import concave_gap
+    from certify.gap.smallstep import concave_gap
 
     lo, hi = concave_gap(mu, theta0, eta, k)
     t = _concave_truth(mu, theta0, eta, k)
@@ -380,7 +380,7 @@ def test_concave_gap_brackets_the_closed_form(mu, theta0, eta, k):
 
 @pytest.mark.parametrize("mu,theta0,t,eps", [(1.0, 0.01, 8.0, 1e-3), (2.0, 0.1, 1.0, 1e-4), (1.0, 1.0, 0.5, 0.3)])
 def test_required_eta_is_the_largest(mu, theta0, t, eps):
-    from certify._smallstep import required_eta
+    from certify.gap.smallstep import required_eta
 
     eta, k, est = required_eta(mu, theta0, t, eps)
     assert eta == t / k
@@ -390,7 +390,7 @@ def test_required_eta_is_the_largest(mu, theta0, t, eps):
 
 
 def test_gap_table_rows_are_the_closed_forms_and_certificates():
-    from certify._smallstep import gap_table
+    from certify.gap.smallstep import gap_table
 
     etas, horizon = (0.25, 0.125), 1.0
     rows = gap_table(etas=etas, horizon=horizon)

@@ -18,7 +18,7 @@ import pytest
 import certify
 from certify import problem_from_dict
 from certify._atomic import dumps_json
-from certify._gap import make_ref
+from certify.gap.blocks import make_ref
 from certify._lossdata import data_bounds
 from certify.bounds.s31 import Tube, arb_prec
 from certify.arith import get_context

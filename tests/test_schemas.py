@@ -118,7 +118,7 @@ def test_shared_definitions_are_the_same_in_every_schema():
 
 def test_the_producers_constants_are_the_schemas_constants():
     from certify.conditions import NAMES, SOURCES, STATUSES
-    from certify._distance import STATEMENT as DIST_STATEMENT
+    from certify.gap.distance import STATEMENT as DIST_STATEMENT
 
     from certify.check import STATEMENT as GAP_STATEMENT
     from certify.check._flowfile_check import CLAIM

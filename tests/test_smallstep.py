@@ -5,7 +5,7 @@ import mpmath
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certify._smallstep import concave_gap, required_eta
+from certify.gap.smallstep import concave_gap, required_eta
 from certify.cli import main
 
 
@@ -46,7 +46,7 @@ def test_smallstep_cli(tmp_path, capsys):
 
 
 def test_saddle_gap_exceeds_the_favourable_case_during_the_escape():
-    from certify._smallstep import gap_against_t
+    from certify.gap.smallstep import gap_against_t
 
     rows = gap_against_t(eta=0.02, horizon=8.0, points=4)
     saddle = max(lo for n, t, lo, hi in rows if n == "builtin:saddle")

@@ -156,7 +156,7 @@ def _trajectory_and_gap(problem: Problem, hz: _Horizon, eta, want_traj: bool, ns
         ks = sorted(set(list(range(0, steps + 1, every)) + [steps]))
         times = sorted(set(times) | {eta_q * k for k in ks if k > 0})
         try:
-            from .._gap import certify_gap
+            from ..gap.run import certify_gap
 
             gap = certify_gap(problem, eta, steps, every=every)
         except (BlowUpError, EnclosureError) as e:

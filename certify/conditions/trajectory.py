@@ -145,7 +145,7 @@ def _trajectory(problem: Problem, T: Fraction, times: list) -> _Trajectory:
     from flint import arb
 
     from ..flow import enclose_flow
-    from .._gap import make_ref
+    from ..gap.blocks import make_ref
     from ..arith import get_context
 
     enc = enclose_flow(problem, T, checkpoints=times)

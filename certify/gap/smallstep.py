@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ._claims import hi, lo
-from ._errors import UsageError
+from .._claims import hi, lo
+from .._errors import UsageError
 
 SOURCE = "[derived] PAPER.md section 2 (closed forms, Arb)"
 
@@ -28,7 +28,7 @@ def concave_gap(mu: float, theta0: float, eta: float, k: int) -> tuple[float, fl
     (exact arithmetic on the given doubles)."""
     from flint import arb
 
-    from .arith import get_context
+    from ..arith import get_context
 
     with get_context("arb", prec=128):
         M, E, T0 = arb(mu), arb(eta), arb(theta0)
@@ -78,8 +78,8 @@ class SmallStepRow:
 def gap_table(etas=(0.1, 0.03, 0.01), horizon: float = 8.0, mu: float = 1.0, theta0: float = 0.01):
     """Certified gaps at ``t = horizon`` against ``eta`` for the concave quadratic,
     ``builtin:saddle`` and ``builtin:demo``."""
-    from ._gap import certify_gap
-    from ._problem import load_problem
+    from .run import certify_gap
+    from .._problem import load_problem
 
     rows = []
     for eta in etas:
@@ -99,8 +99,8 @@ def gap_table(etas=(0.1, 0.03, 0.01), horizon: float = 8.0, mu: float = 1.0, the
 def gap_against_t(eta: float = 0.01, horizon: float = 8.0, points: int = 4):
     """Certified gap against ``t`` at a fixed ``eta`` on ``builtin:saddle`` and
     ``builtin:demo``: ``[(problem, t, lower, upper), ...]``."""
-    from ._gap import certify_gap
-    from ._problem import load_problem
+    from .run import certify_gap
+    from .._problem import load_problem
 
     K = int(round(horizon / eta))
     out = []

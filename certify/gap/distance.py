@@ -23,13 +23,13 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._claims import claim_down, claim_up, float_distance, frac_str, hi, lo, provenance
-from ._errors import UsageError
-from ._gap import GapCertificate, gd_balls
-from ._lossdata import split_to_json
-from ._gd import check_eta, check_steps
-from ._problem import Problem, ProblemLike, load_problem
-from ._progress import Progress, RelabelledProgress
+from .._claims import claim_down, claim_up, float_distance, frac_str, hi, lo, provenance
+from .._errors import UsageError
+from .run import gd_balls
+from .._lossdata import split_to_json
+from .._gd import check_eta, check_steps
+from .._problem import Problem, ProblemLike, load_problem
+from .._progress import Progress, RelabelledProgress
 
 SCHEMA = "certify/distance-v1"
 STATEMENT = (
