@@ -18,7 +18,8 @@ from ._errors import (
     UsageError,
 )
 from ._gd import GDRun, run_gd
-from ._problem import Problem, flatten, init_scheme, load_problem, problem_from_dict, unflatten
+from ._problem import Problem, flatten, load_problem, problem_from_dict, unflatten
+from ._datasets import init_scheme
 from .flow import enclose_flow, flow_to_json
 from .gap import DistanceCertificate, GapCertificate, certify_distance, certify_gap
 from .api import evaluate_derivatives, verify_derivatives

@@ -33,7 +33,8 @@ import numpy as np
 
 from ._claims import claim_up, hi
 from ._errors import BlowUpError, EnclosureError, UsageError
-from ._problem import Problem, SquareLoss, ProblemLike, load_problem
+from ._problem import Problem, ProblemLike, load_problem
+from ._losskinds import SquareLoss
 from ._progress import Progress, as_progress
 
 SCHEMA = "certify/converge-v1"

@@ -24,7 +24,8 @@ import mpmath
 import numpy as np
 
 from ._errors import TooLargeError, UsageError
-from ._problem import Problem, fmpq_to_fractions, flatten, unflatten
+from ._problem import Problem, flatten, unflatten
+from ._losskinds import fmpq_to_fractions
 
 NUMBERS = ("float64", "mpf", "exact")
 MAX_DENSE_HESSIAN = 4000

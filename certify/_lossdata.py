@@ -11,7 +11,8 @@ from fractions import Fraction
 import numpy as np
 
 from ._claims import claim_up, fro_up, hi
-from ._problem import Problem, SquareLoss, fmpq_to_fractions
+from ._problem import Problem
+from ._losskinds import SquareLoss, fmpq_to_fractions
 from .bounds.spectral import spectral_upper
 
 

@@ -14,13 +14,14 @@ import json
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence, Union
 
 import numpy as np
 
-from ._errors import ProblemError, TooLargeError, UsageError
+from ._datasets import CLASS_DATASETS, DATASETS, SCHEMES, init_scheme, load_dataset
+from ._errors import ProblemError, TooLargeError
+from ._losskinds import CE_SUM_TOLERANCE, LOSS_KINDS, CrossEntropyLoss, LogisticLoss, LossData, SquareLoss, WhitenedLoss
 
 # Size limits (documented in README).  A float64 parameter vector of 5e6
 # entries is 40 MB; the GD runner and the integrators keep O(10) of them.
@@ -29,229 +30,10 @@ MAX_DATA_ENTRIES = 50_000_000
 MAX_DIM = 100_000
 MAX_DEPTH = 64
 
-LOSS_KINDS = ("whitened", "square", "cross_entropy", "logistic")
-#: the loss kinds every certified part of the tool (gap, flow, distance, converge, curvature,
-#: conditions, the checker) handles; the others have float64/mpf estimates only (issue 12)
-CERTIFIED_LOSS_KINDS = ("whitened", "square")
-SCHEMES = ("balanced", "gaussian", "xavier")
-DATASETS = ("diabetes", "digits", "digits28")
-#: bundled datasets with class labels (one-hot targets), usable by the cross-entropy loss
-CLASS_DATASETS = ("digits", "digits28")
-#: a cross-entropy column of Y is accepted when the exact sum of its doubles is within this of 1
-CE_SUM_TOLERANCE = 2.0**-30
-
 
 # --------------------------------------------------------------------------
 # Losses
 # --------------------------------------------------------------------------
-
-
-class LossData:
-    """What every loss-data object answers (one small class per loss kind; consumers ask it
-    instead of testing its type).
-
-    - ``kind``: the JSON ``loss.kind``;
-    - ``certified``: whether the certified machinery handles this loss (gap, flow, distance,
-      converge, curvature, conditions' whitened/square hypotheses, the checker);
-      :meth:`require_certified` raises the one-line :class:`certify.UsageError` otherwise;
-    - ``has_stats``: the loss sees the data only through the exact statistics
-      ``exact_stats``/``float_stats`` (S1; the square loss);
-    - :meth:`value_estimate`: ``l(W)`` in float64 (an estimate, used to refuse badly scaled
-      problems);
-    - :meth:`to_json`: the explicit specification (data written out, never a dataset name).
-    """
-
-    kind = "base"
-    certified = True
-    has_stats = False
-    #: a loss evaluated by a :mod:`certify.losses` kernel on all samples (cross-entropy, logistic)
-    is_kernel = False
-    #: with ``certified`` False: the certified parts that do handle this loss already
-    certified_for: frozenset = frozenset()
-
-    def require_certified(self, thing: str, *, prefix: str = "certified ", key: str | None = None) -> None:
-        """:class:`certify.UsageError` (exit 2), one line, unless ``certified`` (or ``key``,
-        default ``thing``, is in ``certified_for``): ``"certified <thing> for the <kind> loss is
-        not implemented yet (issue 12)"``."""
-        if not (self.certified or (key or thing) in self.certified_for):
-            raise UsageError(f"{prefix}{thing} for the {self.kind} loss is not implemented yet (issue 12)")
-
-    def value_estimate(self, W: np.ndarray) -> float:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def to_json(self) -> dict:  # pragma: no cover - interface
-        raise NotImplementedError
-
-
-@dataclass(frozen=True, eq=False)
-class WhitenedLoss(LossData):
-    """``l(W) = 1/2 ||W - Phi||_F^2`` (S1)."""
-
-    target: np.ndarray  # d_N x d_0, float64
-
-    kind = "whitened"
-
-    def value_estimate(self, W: np.ndarray) -> float:
-        D = W - np.asarray(self.target, dtype=np.float64)
-        return 0.5 * float(np.vdot(D, D))
-
-    def to_json(self) -> dict:
-        return {"kind": "whitened", "target": self.target.tolist()}
-
-
-@dataclass(frozen=True, eq=False)
-class SquareLoss(LossData):
-    """``l(W) = 1/(2m) ||W X - Y||_F^2`` (S1), seen through exact statistics."""
-
-    X: np.ndarray  # d_0 x m
-    Y: np.ndarray  # d_N x m
-    dataset: str | None = None
-
-    kind = "square"
-    has_stats = True
-
-    @property
-    def m(self) -> int:
-        return self.X.shape[1]
-
-    def value_estimate(self, W: np.ndarray) -> float:
-        R = W @ self.X - self.Y
-        return 0.5 * float(np.vdot(R, R)) / self.m
-
-    @cached_property
-    def exact_stats(self):
-        """``(Sxx, Syx, c)`` as python-flint ``fmpq_mat``/``fmpq``, exactly:
-        ``Sxx = X X^T/m``, ``Syx = Y X^T/m``, ``c = tr(Y Y^T)/(2m)``."""
-        from flint import fmpq, fmpq_mat
-
-        X = _fmpq_mat(self.X)
-        Y = _fmpq_mat(self.Y)
-        m = fmpq(self.m)
-        Xt = X.transpose()
-        Sxx = (X * Xt) / m
-        Syx = (Y * Xt) / m
-        yy = fmpq(0)
-        for v in Y.entries():
-            yy += v * v
-        return Sxx, Syx, yy / (2 * m)
-
-    @cached_property
-    def float_stats(self):
-        """Nearest-double statistics ``(Sxx, Syx, c)`` (used by float kernels)."""
-        Sxx, Syx, c = self.exact_stats
-        return _fmpq_to_float(Sxx), _fmpq_to_float(Syx), float(Fraction(int(c.p), int(c.q)))
-
-    def to_json(self) -> dict:
-        return {"kind": "square", "X": self.X.tolist(), "Y": self.Y.tolist()}
-
-
-class _KernelLoss(LossData):
-    """A loss evaluated by a :mod:`certify.losses` kernel on ``X`` (``d_0 x m``) and
-    its labels: no sufficient statistics, every evaluation touches all ``m`` samples."""
-
-    certified = False
-    is_kernel = True
-    #: the float64 GF enclosure and the GD-GF gap certificate (gap-v2.md section 8)
-    certified_for = frozenset({"GF enclosure", "GD-GF gap", "GD balls", "data bounds", "distance between GD runs",
-                               "paper experiment", "loss bound on a ball", "loss <= eps translation (converge)"})
-
-    @property
-    def m(self) -> int:
-        return self.X.shape[1]
-
-    @cached_property
-    def constants(self) -> tuple[float, float]:
-        """``(s_G, s_F)`` (gap-v2.md section 8): ``s_G`` the spectral Lipschitz constant of
-        ``grad l`` (S3.1's ``||Sxx||_2``; lemma S2.2-ce-gradlip), ``s_F >= sup ||Hl||_2``; rigorous."""
-        return self.kernel.gradient_lipschitz_2(), self.kernel.hessian_norm_upper()
-
-    @cached_property
-    def kernel(self):
-        """The :mod:`certify.losses` kernel on these data (estimates and enclosures)."""
-        from . import losses
-
-        return getattr(losses, self._kernel)(self.X, self._labels())
-
-    def value_estimate(self, W: np.ndarray) -> float:
-        return float(self.kernel._value(np.asarray(W, dtype=np.float64)))
-
-    def to_json(self) -> dict:
-        return {"kind": self.kind, "X": self.X.tolist(), self._label_key: self._labels().tolist()}
-
-
-@dataclass(frozen=True, eq=False)
-class CrossEntropyLoss(_KernelLoss):
-    """Softmax cross-entropy ``l(W) = -(1/m) sum_i sum_c Y_ci log softmax(W x_i)_c`` (S1).
-
-    ``Y`` (``d_N x m``) has nonnegative entries and columns whose exact sum (of the doubles
-    as given) is within :data:`CE_SUM_TOLERANCE` = 2^-30 of 1; such a column is used as it
-    is (``s_i = sum_c Y_ci`` exactly; the kernels in :mod:`certify.losses` handle
-    ``s_i != 1``).  Not certified yet (issue 12): float64 and mpf estimates only."""
-
-    X: np.ndarray  # d_0 x m
-    Y: np.ndarray  # d_N x m
-    dataset: str | None = None
-
-    kind = "cross_entropy"
-    _kernel, _label_key = "CrossEntropy", "Y"
-
-    def _labels(self):
-        return self.Y
-
-
-@dataclass(frozen=True, eq=False)
-class LogisticLoss(_KernelLoss):
-    """Logistic loss ``l(W) = (1/m) sum_i log(1 + exp(-y_i W x_i))`` for ``d_N = 1`` and
-    labels ``y_i`` in ``{-1, +1}`` (S1).  Not certified yet (issue 12): estimates only."""
-
-    X: np.ndarray  # d_0 x m
-    y: np.ndarray  # m labels, each exactly -1.0 or +1.0
-
-    kind = "logistic"
-    _kernel, _label_key = "Logistic", "y"
-
-    def _labels(self):
-        return self.y
-
-
-def _fmpq_mat(a: np.ndarray):
-    from flint import fmpq, fmpq_mat, fmpz_mat
-
-    a = np.asarray(a, dtype=np.float64)
-    rows, cols = a.shape
-    # dyadic data with a small common denominator 2^e (pixels / 16, upsampled): one
-    # exact integer matrix instead of rows * cols Fraction conversions
-    for e in (0, 4, 8, 12, 16, 24, 32):
-        scaled = a * 2.0**e  # exact (a power of two), unless it overflows
-        if np.all(np.isfinite(scaled)) and np.all(np.abs(scaled) < 2.0**53) and np.all(scaled == np.round(scaled)):
-            Z = fmpz_mat([[int(v) for v in row] for row in scaled.astype(np.int64).tolist()])
-            return fmpq_mat(Z) / fmpq(2**e)
-    out = fmpq_mat(rows, cols)
-    out = fmpq_mat(rows, cols)
-    for i in range(rows):
-        for j in range(cols):
-            fr = Fraction(float(a[i, j]))
-            out[i, j] = fmpq(fr.numerator, fr.denominator)
-    return out
-
-
-def _fmpq_to_float(M) -> np.ndarray:
-    out = np.empty((M.nrows(), M.ncols()))
-    for i in range(M.nrows()):
-        for j in range(M.ncols()):
-            v = M[i, j]
-            out[i, j] = float(Fraction(int(v.p), int(v.q)))  # correctly rounded
-    return out
-
-
-def fmpq_to_fractions(M) -> np.ndarray:
-    """An ``fmpq_mat`` as an object array of :class:`fractions.Fraction`."""
-    out = np.empty((M.nrows(), M.ncols()), dtype=object)
-    for i in range(M.nrows()):
-        for j in range(M.ncols()):
-            v = M[i, j]
-            out[i, j] = Fraction(int(v.p), int(v.q))
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -405,72 +187,6 @@ def check_size(dims: Sequence[int], m: int = 0) -> None:
         )
 
 
-def upsample_matrix(n: int, m: int) -> np.ndarray:
-    """``R`` (``m x n``): linear interpolation from ``n`` to ``m`` equally spaced
-    samples (output ``i`` at input position ``i (n-1)/(m-1)``), weights rounded
-    to multiples of 1/16 so that upsampled pixels stay exact dyadic doubles.
-    ``digits28`` images are ``R img R^T`` for the 8x8 digits (then / 16)."""
-    R = np.zeros((m, n))
-    for i in range(m):
-        x = Fraction(i * (n - 1), m - 1)
-        a = min(int(x), n - 2)
-        w = Fraction(round((x - a) * 16), 16)
-        R[i, a] += float(1 - w)
-        R[i, a + 1] += float(w)
-    return R
-
-
-def load_dataset(name: str, samples: int, d0: int, dN: int) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's bundled datasets (no download).  Returns ``X`` (d_0 x m)
-    and ``Y`` (d_N x m).
-
-    ``diabetes``: 10 standardised features (mean 0, variance 1 over the
-    chosen samples), target centred and scaled to unit variance.
-    ``digits``: 64 pixels divided by 16, one-hot targets over 10 classes.
-    ``digits28``: the same images upsampled to 28 x 28 (784 pixels, the
-    paper's MNIST input size) by :func:`upsample_matrix`, then divided by 16.
-    """
-    if name == "diabetes":
-        from sklearn.datasets import load_diabetes
-
-        data = load_diabetes(scaled=False)
-        X, y = data.data.astype(np.float64), data.target.astype(np.float64)
-        total, nfeat, nout = X.shape[0], 10, 1
-    elif name in ("digits", "digits28"):
-        from sklearn.datasets import load_digits
-
-        data = load_digits()
-        X, y = data.data.astype(np.float64), data.target
-        total, nfeat, nout = X.shape[0], 64, 10
-        if name == "digits28":
-            R = upsample_matrix(8, 28)
-            X = np.einsum("ia,nab,jb->nij", R, X.reshape(-1, 8, 8), R).reshape(-1, 784)
-            nfeat = 784
-    else:
-        raise ProblemError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}", "loss.dataset")
-    if samples > total:
-        raise ProblemError(f"dataset {name} has {total} samples, {samples} requested", "loss.samples")
-    if d0 != nfeat:
-        raise ProblemError(f"dataset {name} has {nfeat} features but dims[0] = {d0}", "dims")
-    if dN != nout:
-        raise ProblemError(f"dataset {name} has {nout} outputs but dims[-1] = {dN}", "dims")
-    X, y = X[:samples], y[:samples]
-    if name == "diabetes":
-        sd = X.std(axis=0)
-        if samples < 2 or np.any(sd == 0):
-            raise ProblemError("need at least 2 samples with non-constant features", "loss.samples")
-        X = (X - X.mean(axis=0)) / sd
-        ysd = y.std()
-        if ysd == 0:
-            raise ProblemError("target is constant on the chosen samples", "loss.samples")
-        Y = ((y - y.mean()) / ysd)[None, :]
-        return np.ascontiguousarray(X.T), np.ascontiguousarray(Y)
-    X = X / 16.0
-    Y = np.zeros((10, samples))
-    Y[y, np.arange(samples)] = 1.0
-    return np.ascontiguousarray(X.T), Y
-
-
 def _init_weights(init: dict, dims: Sequence[int]) -> tuple[np.ndarray, ...]:
     if not isinstance(init, dict):
         raise ProblemError("expected an object", "init")
@@ -492,43 +208,6 @@ def _init_weights(init: dict, dims: Sequence[int]) -> tuple[np.ndarray, ...]:
         raise ProblemError(f"must be >= 0, got {scale}", "init.scale")
     seed = _int(init.get("seed", 0), "init.seed", 0)
     return init_scheme(scheme, dims, scale, seed)
-
-
-def init_scheme(scheme: str, dims: Sequence[int], scale: float, seed: int) -> tuple[np.ndarray, ...]:
-    """Random initialisations (all from ``numpy.random.default_rng(seed)``).
-
-    - ``gaussian``: iid ``N(0, scale^2)`` entries.
-    - ``xavier``: iid uniform on ``[-a, a]``, ``a = scale * sqrt(6/(fan_in+fan_out))``
-      (Glorot & Bengio; the paper's experiments use scale 1).
-    - ``balanced``: draw the end-to-end matrix ``W`` with iid ``N(0, scale^2)``
-      entries, take its SVD ``W = U S V^T`` (rank ``r`` = smallest width), and set
-      ``W_1 = P_1 S^{1/N} V^T``, ``W_j = P_j S^{1/N} P_{j-1}^T``,
-      ``W_N = U S^{1/N} P_{N-1}^T`` with random orthonormal ``P_j`` (``d_j x r``):
-      then ``W_{j+1}^T W_{j+1} = P_j S^{2/N} P_j^T = W_j W_j^T`` and
-      ``W_{N:1} = W`` (up to rounding).
-    """
-    rng = np.random.default_rng(seed)
-    N = len(dims) - 1
-    shapes = [(dims[j + 1], dims[j]) for j in range(N)]
-    if scheme == "gaussian":
-        return tuple(scale * rng.standard_normal(s) for s in shapes)
-    if scheme == "xavier":
-        return tuple(
-            rng.uniform(-1.0, 1.0, s) * (scale * math.sqrt(6.0 / (s[0] + s[1]))) for s in shapes
-        )
-    if scheme == "balanced":
-        W = scale * rng.standard_normal((dims[-1], dims[0]))
-        U, S, Vt = np.linalg.svd(W, full_matrices=False)
-        r = min(dims)
-        U, S, Vt = U[:, :r], S[:r], Vt[:r, :]
-        root = S ** (1.0 / N)
-        P = [Vt.T]  # P_0 := V (d_0 x r)
-        for j in range(1, N):
-            q, _ = np.linalg.qr(rng.standard_normal((dims[j], r)))
-            P.append(q[:, :r])
-        P.append(U)  # P_N := U
-        return tuple((P[j + 1] * root) @ P[j].T for j in range(N))
-    raise ProblemError(f"unknown scheme {scheme!r}", "init.scheme")
 
 
 def problem_from_dict(spec: Any, name: str = "") -> Problem:
@@ -673,7 +352,6 @@ def _logistic_from_spec(loss_spec: dict, dims) -> LogisticLoss:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v not in (-1, 1):
             raise ProblemError(f"labels must be -1 or +1, y[{j}] = {v!r}", "loss.y")
     return LogisticLoss(X, np.array(y, dtype=np.float64))
-
 
 
 # the GD runs refuse iterates whose loss exceeds this (certify._gd.BLOWUP_LOSS): a problem

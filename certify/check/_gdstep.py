@@ -24,7 +24,7 @@ class Loss:
     and entrywise enclosures of the exact statistics."""
 
     def __init__(self, problem):
-        from .._problem import SquareLoss
+        from .._losskinds import SquareLoss
         from ._kloss import KernelLoss, is_kernel
 
         self.square = isinstance(problem.loss, SquareLoss)

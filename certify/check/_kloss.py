@@ -45,7 +45,7 @@ _CONSTANTS: dict = {}  # (sha256 of X, shape, c, d_N) -> (s_G, s_F): pure functi
 
 
 def is_kernel(lossdata) -> bool:
-    from .._problem import CrossEntropyLoss, LogisticLoss
+    from .._losskinds import CrossEntropyLoss, LogisticLoss
 
     return isinstance(lossdata, (CrossEntropyLoss, LogisticLoss))
 
@@ -54,7 +54,7 @@ class KernelLoss:
     """The checker's view of a cross-entropy or logistic loss (data as exact doubles)."""
 
     def __init__(self, lossdata, d_N: int):
-        from .._problem import CrossEntropyLoss
+        from .._losskinds import CrossEntropyLoss
 
         self.ce = isinstance(lossdata, CrossEntropyLoss)
         self.kind = "cross_entropy" if self.ce else "logistic"

@@ -19,7 +19,7 @@ def loss_box_upper(problem, center: np.ndarray, radius: float) -> float:
     ``rho`` of ``c``)."""
     from flint import arb
 
-    from .._problem import SquareLoss
+    from .._losskinds import SquareLoss
 
     i, Ws = 0, []
     for j in range(problem.depth):

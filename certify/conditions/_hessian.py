@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from .._claims import lo
-from .._problem import Problem, SquareLoss, unflatten
+from .._problem import Problem, unflatten
+from .._losskinds import SquareLoss
 from ._numeric import _amat, _end_to_end, _inner, _sumsq
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._problem import Problem, SquareLoss
+from .._problem import Problem
+from .._losskinds import SquareLoss
 from ._numeric import (_arb, _end_to_end, _hull, _layer_mats, _nonneg, _pair, _phi_arb, _q, _qmat, _sqrt, _sumsq,
                        certainly_positive)
 from .base import Hypothesis, Status, _set_margin

@@ -22,7 +22,8 @@ from fractions import Fraction
 import numpy as np
 
 from .._claims import claim_up, hi, lo
-from .._problem import Problem, SquareLoss, fmpq_to_fractions, unflatten
+from .._problem import Problem, unflatten
+from .._losskinds import SquareLoss, fmpq_to_fractions
 from ._hessian import _loss_and_hess_form_box
 from ._numeric import _arb, _nonneg, _sqrt, certainly_nonpositive, certainly_positive, possibly_positive
 

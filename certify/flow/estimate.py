@@ -53,7 +53,8 @@ import mpmath
 import numpy as np
 
 from .._errors import BlowUpError, UsageError
-from .._problem import Problem, SquareLoss, fmpq_to_fractions
+from .._problem import Problem
+from .._losskinds import SquareLoss, fmpq_to_fractions
 from .base import horner_balls
 from .series import GradientSeries
 from .._claims import frac_str as _frac_str

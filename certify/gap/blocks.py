@@ -13,7 +13,7 @@ from .._claims import hi
 from .._claims import U, claim_up, claim_up_array, claim_up_fast, up
 from .._errors import BlowUpError, NotCertified
 from .._lossdata import data_bounds
-from .._problem import SquareLoss
+from .._losskinds import SquareLoss
 from ..bounds.spectral import spectral_upper
 
 

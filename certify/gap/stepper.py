@@ -9,7 +9,8 @@ import numpy as np
 
 from .._claims import TINY, U, fro_up, up
 from .._lossdata import stat_errors
-from .._problem import Problem, SquareLoss
+from .._problem import Problem
+from .._losskinds import SquareLoss
 from ..losses.fast import gradient_with_error
 
 
