@@ -1,5 +1,5 @@
 """S4.3-ce-series: the Taylor series of the cross-entropy / logistic gradient along a polynomial curve, with a
-rigorous remainder (certify/losses/series.py)."""
+rigorous remainder (certify/losses/series.py, series_enclosure.py)."""
 
 from __future__ import annotations
 
@@ -266,6 +266,7 @@ def check_implementation(rng: random.Random, *, drop_remainder: bool = False, dr
     import numpy as np
 
     from certify.losses import series as S
+    from certify.losses import series_enclosure as SE
 
     saved = S._exp_weight
     if exp_weight is not None:
@@ -284,7 +285,7 @@ def check_implementation(rng: random.Random, *, drop_remainder: bool = False, dr
                           for b in range(d0))
                 if err > 1e-10 * big:
                     raise ProofFailure(f"(b) {kind} dims {(dN, d0, m)} q={q}: float coefficients off by {float(err):.3e}")
-                tm = S.enclose_gradient_series(loss, W, h)
+                tm = SE.enclose_gradient_series(loss, W, h)
                 bad = coefficient_misses(tm, ref, tol * big)
                 if bad:
                     raise ProofFailure(f"(b) {kind} dims {(dN, d0, m)} q={q}: the coefficient balls miss mpmath's at {bad[:3]}")
@@ -306,7 +307,7 @@ def check_implementation(rng: random.Random, *, drop_remainder: bool = False, dr
                 f = amp * mpmath.sin(40 * s + 1)  # |f| <= amp
                 return [[f * x / nd for x in row] for row in dirs]
 
-            tm = S.enclose_gradient_series(loss, W, h, W_remainder=float(amp))
+            tm = SE.enclose_gradient_series(loss, W, h, W_remainder=float(amp))
             rem = tm.r_poly if drop_input_remainder else None
             v = containment_violation(tm, W.tolist(), X.tolist(), labels.tolist(), kind, h, remainder=rem, curve=curve)
             if v > tol:

@@ -1,4 +1,4 @@
-"""The cross-entropy / logistic gradient series along a polynomial curve (certify/losses/series.py, issue 12
+"""The cross-entropy / logistic gradient series along a polynomial curve (certify/losses/series.py and series_enclosure.py, issue 12
 item 3): float64 coefficients against mpmath.taylor at 50 digits, the rigorous Taylor model against the
 50-digit gradient at many s in [0, h] (extreme logits, ties, soft labels, logistic), the GF Taylor candidate
 against mpmath's ODE solver, and planted bugs that must make these checks fail.  The reference is
@@ -18,6 +18,7 @@ import proofs
 from certify import BlowUpError, UsageError
 from certify.losses import CrossEntropy, Logistic
 from certify.losses import series as S
+from certify.losses import series_enclosure as SE
 from proofs import ce_gradient_series as ref
 
 TOL = mpmath.mpf(10) ** -40
@@ -81,7 +82,7 @@ def test_rigorous_model_contains_the_50_digit_truth(case):
     h = 0.01 if abs(case.get("scale", 1.0)) > 10 else 0.2
     with mpmath.workdps(50):
         _, r = _float_error(loss, W, X, labels, q, case["kind"])
-        tm = S.enclose_gradient_series(loss, W, h)
+        tm = SE.enclose_gradient_series(loss, W, h)
         assert ref.coefficient_misses(tm, r, TOL) == []
         v = ref.containment_violation(tm, W.tolist(), X.tolist(), labels.tolist(), case["kind"], h, points=25)
         assert v <= TOL, float(v)
@@ -95,9 +96,9 @@ def test_reused_enclosure_equals_a_fresh_one_and_contains_the_truth():
     any order) is bit for bit enclose_gradient_series at each h, and the models it hands out are
     independent of each other (mutating one leaves the next intact)."""
     X, W, labels, loss = _instance(3, q=4)
-    src = S.GradientSeriesEnclosure(loss, W)
+    src = SE.GradientSeriesEnclosure(loss, W)
     for h in (0.2, 0.05, 0.3, 0.05):
-        tm, fresh = src.taylor_model(h), S.enclose_gradient_series(loss, W, h)
+        tm, fresh = src.taylor_model(h), SE.enclose_gradient_series(loss, W, h)
         for a, b in ((tm.mid, fresh.mid), (tm.rad, fresh.rad), (tm.rem_entry, fresh.rem_entry)):
             assert np.array_equal(a, b)
         assert (tm.r_poly, tm.order, tm.h) == (fresh.r_poly, fresh.order, fresh.h)
@@ -116,7 +117,7 @@ def test_remainder_is_near_the_true_truncation_error():
     """Not just sound: the remainder is within a small factor of the actual deviation at s = h."""
     X, W, labels, loss = _instance(5, q=4)
     h = 0.25
-    tm = S.enclose_gradient_series(loss, W, h)
+    tm = SE.enclose_gradient_series(loss, W, h)
     with mpmath.workdps(30):
         G = ref.mp_gradient(W.tolist(), X.tolist(), labels.tolist(), h)
         dev = max(abs(float(G[a][b]) - sum(tm.mid[k, a, b] * h**k for k in range(5)))
@@ -131,7 +132,7 @@ def test_order_above_degree_and_higher_degree_inputs():
     with mpmath.workdps(50):
         for Wc, q in ((W[:2], 5), (W, 2)):
             r = ref.mp_taylor_gradient(Wc.tolist(), X.tolist(), labels.tolist(), q)
-            tm = S.enclose_gradient_series(loss, Wc, 0.15, order=q)
+            tm = SE.enclose_gradient_series(loss, Wc, 0.15, order=q)
             assert tm.mid.shape[0] == q + 1
             assert ref.coefficient_misses(tm, r, TOL) == []
             assert ref.containment_violation(tm, Wc.tolist(), X.tolist(), labels.tolist(), "ce", 0.15) <= TOL
@@ -145,7 +146,7 @@ def test_coefficient_balls_and_input_remainder():
     Wt = W + rng.uniform(-rad, rad, W.shape)  # a polynomial inside the balls
     h = 0.2
     with mpmath.workdps(50):
-        tm = S.enclose_gradient_series(loss, W, h, W_rad=rad)
+        tm = SE.enclose_gradient_series(loss, W, h, W_rad=rad)
         r = ref.mp_taylor_gradient(Wt.tolist(), X.tolist(), labels.tolist(), 3)
         assert ref.coefficient_misses(tm, r, TOL) == []
         assert ref.containment_violation(tm, Wt.tolist(), X.tolist(), labels.tolist(), "ce", h) <= TOL
@@ -156,7 +157,7 @@ def test_coefficient_balls_and_input_remainder():
             f = amp * mpmath.cos(25 * s) / mpmath.sqrt(8)
             return [[f * x for x in row] for row in dirs]  # ||D(s)||_F = |amp cos| <= amp
 
-        tm = S.enclose_gradient_series(loss, W, h, W_remainder=amp)
+        tm = SE.enclose_gradient_series(loss, W, h, W_remainder=amp)
         assert tm.r_input > 0
         v = ref.containment_violation(tm, W.tolist(), X.tolist(), labels.tolist(), "ce", h, curve=curve)
         assert v <= TOL
@@ -169,7 +170,7 @@ def test_coefficient_balls_and_input_remainder():
 def test_evaluate_and_norms():
     X, W, labels, loss = _instance(17, q=4)
     h = Fraction(1, 5)
-    tm = S.enclose_gradient_series(loss, W, h)
+    tm = SE.enclose_gradient_series(loss, W, h)
     assert tm.h >= 0.2
     with mpmath.workdps(50):
         for s in (Fraction(0), Fraction(1, 7), h):
@@ -184,7 +185,7 @@ def test_evaluate_and_norms():
     with pytest.raises(UsageError):
         tm.evaluate(Fraction(1, 4))
     # h = 0: nothing to bound beyond the coefficients
-    assert S.enclose_gradient_series(loss, W, 0.0).remainder < 1e-150
+    assert SE.enclose_gradient_series(loss, W, 0.0).remainder < 1e-150
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -201,7 +202,7 @@ def test_property_enclosure_contains_truth(seed, kind, dN, d0, m, q, logscale, s
     X, W, labels, loss = _instance(seed, kind, dN, d0, m, q, scale, tie, soft)
     h = hfrac / abs(scale)
     try:
-        tm = S.enclose_gradient_series(loss, W, h)
+        tm = SE.enclose_gradient_series(loss, W, h)
     except BlowUpError:
         return  # honest refusal (an interval box too wide for binary64); never a wrong enclosure
     with mpmath.workdps(50):
@@ -251,13 +252,13 @@ def test_gf_candidate_matches_mpmath_odefun():
 
 
 def _soundness_fails(monkeypatch, attr, fake, case=None):
-    monkeypatch.setattr(S, attr, fake)
+    monkeypatch.setattr(SE if hasattr(SE, attr) else S, attr, fake)
     X, W, labels, loss = _instance(11, **(case or {}))
     q = W.shape[0] - 1
     h = 0.2
     with mpmath.workdps(50):
         _, r = _float_error(loss, W, X, labels, q, (case or {}).get("kind", "ce"))
-        tm = S.enclose_gradient_series(loss, W, h)
+        tm = SE.enclose_gradient_series(loss, W, h)
         misses = ref.coefficient_misses(tm, r, TOL)
         v = ref.containment_violation(tm, W.tolist(), X.tolist(), labels.tolist(), (case or {}).get("kind", "ce"), h)
     return bool(misses) or v > TOL
@@ -273,7 +274,7 @@ def test_planted_off_by_one_in_the_exp_recursion_is_caught(monkeypatch):
 
 def test_planted_division_off_by_one_is_caught(monkeypatch):
     """p_k = (e_k - sum_j sigma_j p_{k-1-j}) / sigma_0 (an index shift in the series division)."""
-    real = S._conv_k
+    real = SE._conv_k
 
     def shifted(Am, aA, Ar, Bm, GB, AB, k):
         if Am.shape[1] == 1 and k > 1:  # the division's convolution (sigma broadcast over the classes)
@@ -289,20 +290,20 @@ def test_planted_dropped_remainder_is_caught(monkeypatch):
 
 def test_planted_remainder_without_the_tail_orders_is_caught(monkeypatch):
     """Only the interval coefficient of order q+e+1, without the point orders q+1..q+e: not a bound."""
-    real = S._remainder_entry
-    monkeypatch.setattr(S, "_remainder_entry", lambda Tm, Tr, Rm, Rr, hp, q: real(Tm[:0], Tr[:0], Rm, Rr, hp, q + Tm.shape[0]))
-    assert _soundness_fails(monkeypatch, "_remainder_entry", S._remainder_entry)
+    real = SE._remainder_entry
+    monkeypatch.setattr(SE, "_remainder_entry", lambda Tm, Tr, Rm, Rr, hp, q: real(Tm[:0], Tr[:0], Rm, Rr, hp, q + Tm.shape[0]))
+    assert _soundness_fails(monkeypatch, "_remainder_entry", SE._remainder_entry)
 
 
 def test_planted_ignored_coefficient_radii_are_caught(monkeypatch):
-    real = S._z_balls
-    monkeypatch.setattr(S, "_z_balls", lambda loss, Wm, Wr: real(loss, Wm, np.zeros_like(Wr)))
+    real = SE._z_balls
+    monkeypatch.setattr(SE, "_z_balls", lambda loss, Wm, Wr: real(loss, Wm, np.zeros_like(Wr)))
     X, W, labels, loss = _instance(13, q=3)
     rad = 2.0**-12
     Wt = W + np.random.default_rng(0).uniform(-rad, rad, W.shape)
     with mpmath.workdps(50):
         r = ref.mp_taylor_gradient(Wt.tolist(), X.tolist(), labels.tolist(), 3)
-        tm = S.enclose_gradient_series(loss, W, 0.2, W_rad=rad)
+        tm = SE.enclose_gradient_series(loss, W, 0.2, W_rad=rad)
         assert ref.coefficient_misses(tm, r, TOL)
 
 
@@ -336,11 +337,11 @@ def test_input_validation():
     with pytest.raises(UsageError):
         S.gradient_series(loss, np.zeros((2, 2, 2)))
     with pytest.raises(UsageError):
-        S.enclose_gradient_series(loss, W, -1.0)
+        SE.enclose_gradient_series(loss, W, -1.0)
     with pytest.raises(UsageError):
-        S.enclose_gradient_series(loss, W, 0.1, W_rad=-1.0)
+        SE.enclose_gradient_series(loss, W, 0.1, W_rad=-1.0)
     with pytest.raises(UsageError):
-        S.enclose_gradient_series(loss, W, 0.1, W_remainder=math.inf)
+        SE.enclose_gradient_series(loss, W, 0.1, W_remainder=math.inf)
     with pytest.raises(BlowUpError):
         S.gradient_series(loss, np.full_like(W, math.nan))
     with pytest.raises(UsageError):
@@ -359,7 +360,7 @@ def test_batched_over_samples_at_paper_size():
     g = S.gradient_series(loss, W)
     ser = S.GradientSeriesCE(loss)
     assert np.allclose(np.stack([ser.push(w) for w in W]), g, rtol=1e-12, atol=1e-15)
-    tm = S.enclose_gradient_series(loss, W, 2.0**-6)
+    tm = SE.enclose_gradient_series(loss, W, 2.0**-6)
     G0 = loss.enclose_gradient(W[0])
     assert np.all(np.abs(tm.mid[0] - G0.m) <= tm.rad[0] + G0.r)
     assert np.all(np.abs(tm.mid - g) <= tm.rad + 1e-14 * (1 + np.abs(g)))

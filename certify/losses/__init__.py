@@ -15,8 +15,8 @@ from ._lse import logsumexp_enclosure, softmax_enclosure
 from .base import Loss
 from .cross_entropy import CrossEntropy, cross_entropy_from_labels
 from .logistic import Logistic
-from .series import (GradientSeriesCE, GradientSeriesEnclosure, GradientTM, enclose_gradient_series, gf_callbacks,
-                     gf_taylor_ce, gradient_series, softmax_series)
+from .series import GradientSeriesCE, gf_callbacks, gf_taylor_ce, gradient_series, softmax_series
+from .series_enclosure import GradientSeriesEnclosure, GradientTM, enclose_gradient_series
 
 __all__ = [
     "CrossEntropy", "Logistic", "Loss", "cross_entropy_from_labels",
