@@ -218,100 +218,13 @@ def integrate_gf(
     """
     from ..arith import get_context
 
-    # the Taylor recursion here is for polynomial losses; softmax's exp series is issue 12's
-    problem.loss.require_certified("the high-precision Taylor GF estimate", prefix="")
-    t_end = _time(t_end, "t_end")
-    if t_end <= 0:
-        raise UsageError(f"t_end must be > 0, got {float(t_end)!r}")
-    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 5 <= dps <= MAX_DPS:
-        raise UsageError(f"dps must be an integer in [5, {MAX_DPS}], got {dps!r}")
-    dps = int(dps)
-    if prec is None:
-        prec = math.ceil(dps * math.log2(10)) + GUARD_BITS
-    elif isinstance(prec, bool) or not isinstance(prec, (int, np.integer)) or prec < 53:
-        raise UsageError(f"prec must be an integer >= 53, got {prec!r}")
-    prec = int(prec)
-    if tol is None:
-        log_eps = -dps * math.log(10)
-    else:
-        try:
-            tf = float(tol)
-        except (TypeError, ValueError) as exc:
-            raise UsageError(f"tol must be a number in (0, 1), got {tol!r}") from exc
-        if not (0 < tf < 1):
-            raise UsageError(f"tol must be a number in (0, 1), got {tol!r}")
-        log_eps = math.log(tf)
-    if order is not None and (isinstance(order, bool) or not isinstance(order, (int, np.integer))
-                              or not 2 <= order <= MAX_ORDER):
-        raise UsageError(f"order must be an integer in [2, {MAX_ORDER}], got {order!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-        raise UsageError(f"max_steps must be a positive integer, got {max_steps!r}")
-    outs = sorted({_time(c, "checkpoint") for c in (checkpoints or [])} | {t_end})
-    if outs[0] <= 0 or outs[-1] > t_end:
-        raise UsageError(f"checkpoints must lie in (0, t_end] = (0, {float(t_end)!r}]")
-    p_jz = order or min(MAX_ORDER, max(MIN_ORDER, math.ceil(-log_eps / 2) + 1))
-
-    theta0 = problem.theta0
-    if max_norm is None:
-        max_norm = 1e30 * (1.0 + float(np.linalg.norm(theta0)) + _log_norm_target(problem))
-    elif not (float(max_norm) > 0):
-        raise UsageError(f"max_norm must be > 0, got {max_norm!r}")
-    log_max_norm = math.log(float(max_norm))
-    # a step below t_end * 2^-prec would not move the time at working precision
-    log_h_min = math.log(float(t_end)) - prec * LN2
-
-    ctx = get_context("arb", prec=prec)
-    res = FlowEstimate(problem, dps, prec, math.exp(log_eps) if log_eps > -700 else 0.0)
+    a = _arguments(problem, t_end, dps, prec, checkpoints, tol, order, max_steps, max_norm)
+    ctx = get_context("arb", prec=a.prec)
+    res = FlowEstimate(problem, a.dps, a.prec, math.exp(a.log_eps) if a.log_eps > -700 else 0.0)
     started = time.perf_counter()
     with ctx:
-        N = problem.depth
-        loss = problem.loss
-        if isinstance(loss, SquareLoss):
-            Sxx_f, Syx_f, _ = loss.exact_stats
-            Sxx, Syx = ctx.matrix(fmpq_to_fractions(Sxx_f)), ctx.matrix(fmpq_to_fractions(Syx_f))
-            g0 = lambda P: (P @ Sxx - Syx).center()
-            glin = lambda P: (P @ Sxx).center()
-        else:
-            Phi = ctx.matrix(np.asarray(loss.target, dtype=np.float64))
-            g0 = lambda P: P - Phi
-            glin = lambda P: P
-        W = [ctx.matrix(np.asarray(w, dtype=np.float64)) for w in problem.weights]
-        t = Fraction(0)
-        _record(res, problem, t, W)
-        out_i = 0
-        while t < t_end:
-            if len(res.steps) >= max_steps:
-                raise BlowUpError(
-                    f"maximum number of steps ({max_steps}) reached at t={float(t):.6g} of {float(t_end):.6g}: "
-                    "the flow is too violent or blows up; increase max_steps or shorten t_end")
-            log_x = _log_norm(W)
-            if log_x > log_max_norm:
-                raise BlowUpError(
-                    f"solution norm {math.exp(min(log_x, 700)):.3g} exceeds max_norm={float(max_norm):.3g} "
-                    f"at t={float(t):.6g}: the flow blows up")
-            log_tol = log_eps + max(0.0, log_x)
-            remaining = t_end - t
-            coeffs, p, log_h, log_err = _taylor_step(N, W, g0, glin, p_jz, log_tol,
-                                                     math.log(float(remaining)) if order is None else math.inf)
-            if log_h < log_h_min:
-                raise BlowUpError(
-                    f"step size collapsed to {math.exp(max(log_h, -700)):.3g} at t={float(t):.6g}: "
-                    "the flow is too violent or blows up; try a shorter t_end")
-            h = _dyadic_down(log_h)
-            last = False
-            if t + h >= t_end:
-                h, last = t_end - t, True
-            # dense output at the checkpoints inside this step
-            while out_i < len(outs) and outs[out_i] < t + h:
-                _record(res, problem, outs[out_i], [y.center() for y in horner_balls(coeffs, outs[out_i] - t)])
-                out_i += 1
-            W = [y.center() for y in horner_balls(coeffs, h)]
-            res.steps.append(TaylorStep(t, h, p, log_err / math.log(10)))
-            res.error_estimate += math.exp(log_err) if log_err > -700 else 0.0
-            t = t + h
-            if last or (out_i < len(outs) and outs[out_i] == t):
-                _record(res, problem, t, W)
-                out_i += 1
+        _march(res, a, *_loss_callbacks(problem, ctx), [ctx.matrix(np.asarray(w, dtype=np.float64))
+                                                         for w in problem.weights])
     res.seconds = time.perf_counter() - started
     return res
 
@@ -355,6 +268,117 @@ def _dyadic_down(log_h: float) -> Fraction:
     e = math.floor(log_h / LN2)
     mant = math.exp(log_h - e * LN2)  # in [1, 2)
     return Fraction(max(32, min(63, math.floor(mant * 32))), 32) * Fraction(2) ** e
+
+
+@dataclass(frozen=True)
+class _Args:
+    """:func:`integrate_gf`'s validated arguments."""
+
+    t_end: Fraction
+    dps: int
+    prec: int
+    log_eps: float
+    order: int | None
+    max_steps: int
+    outs: list  # output times, t_end included
+    p_jz: int  # Jorba & Zou's order for the tolerance
+    max_norm: float
+    log_max_norm: float
+    log_h_min: float  # a step below t_end * 2^-prec would not move the time at working precision
+
+
+def _arguments(problem, t_end, dps, prec, checkpoints, tol, order, max_steps, max_norm) -> _Args:
+    """Validate :func:`integrate_gf`'s arguments (one-line :class:`UsageError` otherwise)."""
+    # the Taylor recursion here is for polynomial losses; softmax's exp series is issue 12's
+    problem.loss.require_certified("the high-precision Taylor GF estimate", prefix="")
+    t_end = _time(t_end, "t_end")
+    if t_end <= 0:
+        raise UsageError(f"t_end must be > 0, got {float(t_end)!r}")
+    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 5 <= dps <= MAX_DPS:
+        raise UsageError(f"dps must be an integer in [5, {MAX_DPS}], got {dps!r}")
+    dps = int(dps)
+    if prec is None:
+        prec = math.ceil(dps * math.log2(10)) + GUARD_BITS
+    elif isinstance(prec, bool) or not isinstance(prec, (int, np.integer)) or prec < 53:
+        raise UsageError(f"prec must be an integer >= 53, got {prec!r}")
+    prec = int(prec)
+    if tol is None:
+        log_eps = -dps * math.log(10)
+    else:
+        try:
+            tf = float(tol)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"tol must be a number in (0, 1), got {tol!r}") from exc
+        if not (0 < tf < 1):
+            raise UsageError(f"tol must be a number in (0, 1), got {tol!r}")
+        log_eps = math.log(tf)
+    if order is not None and (isinstance(order, bool) or not isinstance(order, (int, np.integer))
+                              or not 2 <= order <= MAX_ORDER):
+        raise UsageError(f"order must be an integer in [2, {MAX_ORDER}], got {order!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+        raise UsageError(f"max_steps must be a positive integer, got {max_steps!r}")
+    outs = sorted({_time(c, "checkpoint") for c in (checkpoints or [])} | {t_end})
+    if outs[0] <= 0 or outs[-1] > t_end:
+        raise UsageError(f"checkpoints must lie in (0, t_end] = (0, {float(t_end)!r}]")
+    p_jz = order or min(MAX_ORDER, max(MIN_ORDER, math.ceil(-log_eps / 2) + 1))
+    if max_norm is None:
+        max_norm = 1e30 * (1.0 + float(np.linalg.norm(problem.theta0)) + _log_norm_target(problem))
+    elif not (float(max_norm) > 0):
+        raise UsageError(f"max_norm must be > 0, got {max_norm!r}")
+    return _Args(t_end, dps, prec, log_eps, order, max_steps, outs, p_jz, float(max_norm),
+                 math.log(float(max_norm)), math.log(float(t_end)) - prec * LN2)
+
+
+def _loss_callbacks(problem, ctx):
+    """``(g0, glin)`` of the recursion (:class:`certify.flow.series.GradientSeries`) in Arb."""
+    loss = problem.loss
+    if isinstance(loss, SquareLoss):
+        Sxx_f, Syx_f, _ = loss.exact_stats
+        Sxx, Syx = ctx.matrix(fmpq_to_fractions(Sxx_f)), ctx.matrix(fmpq_to_fractions(Syx_f))
+        return (lambda P: (P @ Sxx - Syx).center()), (lambda P: (P @ Sxx).center())
+    Phi = ctx.matrix(np.asarray(loss.target, dtype=np.float64))
+    return (lambda P: P - Phi), (lambda P: P)
+
+
+def _march(res: FlowEstimate, a: _Args, g0, glin, W) -> None:
+    """The adaptive Taylor steps from 0 to ``a.t_end``, with dense output at ``a.outs`` (module
+    docstring); :class:`BlowUpError` on too many steps, a norm above ``max_norm`` or a collapsed step."""
+    problem, N, t_end = res.problem, res.problem.depth, a.t_end
+    outs = a.outs
+    t = Fraction(0)
+    _record(res, problem, t, W)
+    out_i = 0
+    while t < t_end:
+        if len(res.steps) >= a.max_steps:
+            raise BlowUpError(
+                f"maximum number of steps ({a.max_steps}) reached at t={float(t):.6g} of {float(t_end):.6g}: "
+                "the flow is too violent or blows up; increase max_steps or shorten t_end")
+        log_x = _log_norm(W)
+        if log_x > a.log_max_norm:
+            raise BlowUpError(
+                f"solution norm {math.exp(min(log_x, 700)):.3g} exceeds max_norm={a.max_norm:.3g} "
+                f"at t={float(t):.6g}: the flow blows up")
+        log_tol = a.log_eps + max(0.0, log_x)
+        coeffs, p, log_h, log_err = _taylor_step(N, W, g0, glin, a.p_jz, log_tol,
+                                                 math.log(float(t_end - t)) if a.order is None else math.inf)
+        if log_h < a.log_h_min:
+            raise BlowUpError(
+                f"step size collapsed to {math.exp(max(log_h, -700)):.3g} at t={float(t):.6g}: "
+                "the flow is too violent or blows up; try a shorter t_end")
+        h = _dyadic_down(log_h)
+        last = False
+        if t + h >= t_end:
+            h, last = t_end - t, True
+        while out_i < len(outs) and outs[out_i] < t + h:  # dense output at the checkpoints inside this step
+            _record(res, problem, outs[out_i], [y.center() for y in horner_balls(coeffs, outs[out_i] - t)])
+            out_i += 1
+        W = [y.center() for y in horner_balls(coeffs, h)]
+        res.steps.append(TaylorStep(t, h, p, log_err / math.log(10)))
+        res.error_estimate += math.exp(log_err) if log_err > -700 else 0.0
+        t = t + h
+        if last or (out_i < len(outs) and outs[out_i] == t):
+            _record(res, problem, t, W)
+            out_i += 1
 
 
 def _record(res: FlowEstimate, problem: Problem, t: Fraction, W) -> None:

@@ -123,15 +123,39 @@ def enclose_flow(
     :class:`certify.UsageError`.
     """
     problem = load_problem(problem)  # problem-like: Problem, builtin:NAME, path or dict
-    from ..arith import get_context
+    run = _setup(problem, t_end, checkpoints, backend, prec, order, max_steps, eval_times)
+    res = FlowEnclosure(problem, backend, run.prec_bits, run.t_end)
+    progress = as_progress(progress)
+    progress.start("GF enclosure", float(run.t_end))
+    with run.ctx:
+        _integrate(res, run, BackendLoss(problem, run.ctx, slack), on_eval, progress)
+    return res
 
+
+@dataclass(frozen=True)
+class _Run:
+    """The validated arguments of one :func:`enclose_flow` call."""
+
+    t_end: Fraction
+    cps: list  # checkpoint times (Fractions, sorted, in (0, t_end])
+    evals: list  # evaluation times (Fractions, sorted)
+    max_steps: int
+    ctx: object  # the backend context
+    prec_bits: int
+    p: int  # the Taylor order
+    backend: str
+
+
+def _setup(problem, t_end, checkpoints, backend, prec, order, max_steps, eval_times) -> _Run:
+    """Validate :func:`enclose_flow`'s arguments against the problem and the resource limits (one-line
+    :class:`certify.UsageError` / ``ResourceLimitError`` otherwise), in this order."""
     from .. import _limits
+    from ..arith import get_context
 
     problem.loss.require_certified("GF enclosure")
     if problem.loss.is_kernel and backend not in ("float64", "arb"):
         raise UsageError(f"the {backend} backend for the {problem.loss.kind} loss is not implemented "
                          "(Arb or float64: --backend arb or float64)")
-
     t_end = _to_fraction(t_end, "t_end")
     if t_end <= 0:
         raise UsageError(f"t_end must be > 0, got {float(t_end)}")
@@ -157,52 +181,48 @@ def enclose_flow(
     if order is not None:
         _limits.check_min_order(p, prec_bits)
     evals = [] if eval_times is None else sorted(_to_fraction(t, "eval time") for t in eval_times)
-    res = FlowEnclosure(problem, backend, prec_bits, t_end)
-    progress = as_progress(progress)
-    progress.start("GF enclosure", float(t_end))
-    with ctx:
-        model = BackendLoss(problem, ctx, slack)
-        centers = [ctx.matrix(np.asarray(w, dtype=np.float64)) for w in problem.weights]
-        t, e = Fraction(0), 0.0
-        res.checkpoints.append(_checkpoint(problem, t, centers, e, 0, backend))
-        ev_i = 0
-        while ev_i < len(evals) and evals[ev_i] == 0:
-            on_eval(Fraction(0), centers, 0.0)
-            ev_i += 1
-        cp_i = 0
-        nsteps = 0
-        h_next = None
-        while cp_i < len(cps):
-            if nsteps >= max_steps:
-                from .._limits import ResourceLimitError, how_to_raise
+    return _Run(t_end, cps, evals, max_steps, ctx, prec_bits, p, backend)
 
-                raise ResourceLimitError(
-                    f"maximum number of steps ({max_steps}) reached at t={float(t):.6g} (resource limit "
-                    f"'flow-steps'); {how_to_raise('flow-steps')}")
-            stepper = FloatStep(model, centers, p) if backend == "float64" else BallStep(model, centers, p)
-            h, step = stepper.step(prec_bits, None if h_next is None else h_next * 2, t, cps[cp_i], e)
-            e1, delta, mu, rho = step
-            h_next = h
-            # intermediate evaluations inside this step
-            while ev_i < len(evals) and evals[ev_i] <= t + h:
-                s = evals[ev_i] - t
-                yb = stepper.evaluate(s)
-                on_eval(evals[ev_i], yb, e1)
-                ev_i += 1
-            yb = stepper.evaluate(h)
-            new_centers = [b.center() for b in yb]
-            jump = claim_up(model.slack * _vec_norm_up([(b - c).norm_f_upper() for b, c in zip(yb, new_centers)]))
-            e_new = claim_up(_up(e1 + jump, 1))
-            if not math.isfinite(e_new):
-                raise NotCertified(None, float(t), "the GF enclosure radius overflowed", "try a shorter horizon")
-            res.steps.append(FlowStep(t, h, p, e, delta, mu, rho, e1, jump))
-            t, e, centers = t + h, e_new, new_centers
-            nsteps += 1
-            progress.update("GF enclosure", float(t))
-            if t == cps[cp_i]:
-                res.checkpoints.append(_checkpoint(problem, t, centers, e, nsteps, backend))
-                cp_i += 1
-    return res
+
+def _integrate(res: FlowEnclosure, run: _Run, model: BackendLoss, on_eval, progress) -> None:
+    """The steps from 0 to ``run.t_end`` (module docstring 1-5), appended to ``res``: each step ends at
+    a checkpoint or before it, reports the evaluation times inside it, and re-centres."""
+    problem, cps, evals, p = res.problem, run.cps, run.evals, run.p
+    centers = [run.ctx.matrix(np.asarray(w, dtype=np.float64)) for w in problem.weights]
+    t, e = Fraction(0), 0.0
+    res.checkpoints.append(_checkpoint(problem, t, centers, e, 0, run.backend))
+    ev_i = 0
+    while ev_i < len(evals) and evals[ev_i] == 0:
+        on_eval(Fraction(0), centers, 0.0)
+        ev_i += 1
+    cp_i, nsteps, h_next = 0, 0, None
+    while cp_i < len(cps):
+        if nsteps >= run.max_steps:
+            from .._limits import ResourceLimitError, how_to_raise
+
+            raise ResourceLimitError(
+                f"maximum number of steps ({run.max_steps}) reached at t={float(t):.6g} (resource limit "
+                f"'flow-steps'); {how_to_raise('flow-steps')}")
+        stepper = FloatStep(model, centers, p) if run.backend == "float64" else BallStep(model, centers, p)
+        h, (e1, delta, mu, rho) = stepper.step(run.prec_bits, None if h_next is None else h_next * 2, t,
+                                               cps[cp_i], e)
+        h_next = h
+        while ev_i < len(evals) and evals[ev_i] <= t + h:  # intermediate evaluations inside this step
+            on_eval(evals[ev_i], stepper.evaluate(evals[ev_i] - t), e1)
+            ev_i += 1
+        yb = stepper.evaluate(h)
+        new_centers = [b.center() for b in yb]
+        jump = claim_up(model.slack * _vec_norm_up([(b - c).norm_f_upper() for b, c in zip(yb, new_centers)]))
+        e_new = claim_up(_up(e1 + jump, 1))
+        if not math.isfinite(e_new):
+            raise NotCertified(None, float(t), "the GF enclosure radius overflowed", "try a shorter horizon")
+        res.steps.append(FlowStep(t, h, p, e, delta, mu, rho, e1, jump))
+        t, e, centers = t + h, e_new, new_centers
+        nsteps += 1
+        progress.update("GF enclosure", float(t))
+        if t == cps[cp_i]:
+            res.checkpoints.append(_checkpoint(problem, t, centers, e, nsteps, run.backend))
+            cp_i += 1
 
 
 def _to_fraction(x, name) -> Fraction:
