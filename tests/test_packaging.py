@@ -7,6 +7,7 @@ list in pyproject.toml names every sub-package of certify/ (a forgotten one
 would be missing from an install).
 """
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -34,7 +35,12 @@ def test_package_list_names_every_subpackage():
 @pytest.fixture(scope="module")
 def wheel_names(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+    # a private copy of the sources: setuptools builds in <source>/build, and two test workers
+    # building from the same tree at once collide there
+    src = tmp_path_factory.mktemp("src") / "certify-src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__", "tests",
+                                                             "notebooks", ".hypothesis", ".pytest_cache"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(out)], check=True, capture_output=True, timeout=600)
     (whl,) = out.glob("certify-*.whl")
     with zipfile.ZipFile(whl) as z:
