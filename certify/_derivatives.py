@@ -8,7 +8,7 @@ estimates of :mod:`certify.losses`) and ``mpf``; ``exact`` is impossible for the
 (``exp``/``log``) and raises :class:`certify.UsageError`.  None of these numbers is
 certified: they are estimates (high-precision ones for ``mpf``).
 The formulas used here are the ones proved in ``proofs/`` (S2.1, S2.2) and
-checked entrywise against sympy's derivation of the loss (``certify._symbolic``).
+checked entrywise against sympy's derivation of the loss (:mod:`certify.symbolic`).
 
 Costs: the gradient takes O(N) matrix products (prefix and suffix products),
 a Hessian-vector product O(N) more; the dense Hessian is one Hessian-vector

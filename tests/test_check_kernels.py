@@ -1,4 +1,4 @@
-"""The checker's own kernels for the cross-entropy and logistic losses (certify/check/_kernels.py,
+"""The checker's own kernels for the cross-entropy and logistic losses (certify/check/_exp.py, _kernels.py,
 certify/check/_kloss.py; gap-v2.md section 8) against 50-digit mpmath, never against the
 producer's code (certify.losses): exp, the softmax ball, the gradient balls, the constants, the
 float and rigorous gradient series, the GD rounding bound E(G), the flow defect; planted bugs
@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from certify import CertificateError, problem_from_dict
 from certify.check import _flowcheck as F
+from certify.check import _exp as E
 from certify.check import _kernels as K
 from certify.check import _kloss as KL
 from certify.check import _verify as V
@@ -116,7 +117,7 @@ def _data(rng, d0, dN, m, kind, soft=False):
 
 
 def exp_is_sound(xs) -> bool:
-    m, r = K.exp_point(np.asarray(xs, dtype=np.float64))
+    m, r = E.exp_point(np.asarray(xs, dtype=np.float64))
     with mpmath.workdps(DPS):
         return all(abs(mpmath.exp(mpf(x)) - mpf(a)) <= mpf(b) for x, a, b in zip(np.ravel(xs), np.ravel(m), np.ravel(r)))
 
@@ -129,9 +130,9 @@ EDGE = [0.0, 5e-324, -5e-324, 1e-300, 0.5, -0.5, math.log(2) / 2, -math.log(2) /
 def test_exp_edges_are_enclosed_and_tight():
     assert exp_is_sound(EDGE)
     x = np.array([v for v in EDGE if -700 < v <= 709])
-    m, r = K.exp_point(x)
+    m, r = E.exp_point(x)
     assert np.all(r <= 5 * U * m)  # a few ulps in the normal range (measured <= 4 u)
-    m, r = K.exp_point(np.array([-745.1, -1e300]))
+    m, r = E.exp_point(np.array([-745.1, -1e300]))
     assert np.all(m == 0) and np.all(r == 2.0**-1074)
 
 
@@ -142,7 +143,7 @@ def test_exp_edges_are_enclosed_and_tight():
 @example(x=709.0)
 def test_exp_encloses_the_50_digit_value(x):
     assert exp_is_sound([x])
-    m, r = K.exp_point(np.array([x]))
+    m, r = E.exp_point(np.array([x]))
     assert r[0] <= 5 * U * m[0] + 8 * 2.0**-1074  # a few ulps; near underflow a few subnormal steps
 
 
@@ -154,18 +155,18 @@ def test_exp_near_zero(x):
 
 def test_exp_refuses_overflow_and_nan():
     with pytest.raises(CertificateError):
-        K.exp_point(np.array([709.5]))
+        E.exp_point(np.array([709.5]))
     with pytest.raises(CertificateError):
-        K.exp_point(np.array([np.nan]))
+        E.exp_point(np.array([np.nan]))
     with pytest.raises(CertificateError):
-        K.exp_ball(np.array([0.0]), np.array([800.0]))
+        E.exp_ball(np.array([0.0]), np.array([800.0]))
 
 
 @settings(max_examples=150, deadline=None)
 @given(x=st.floats(min_value=-760.0, max_value=700.0), rad=st.sampled_from([0.0, 1e-300, 1e-15, 1e-6, 0.3, 1.0, 2.5, 8.0]),
        t=st.floats(min_value=-1.0, max_value=1.0))
 def test_exp_ball_contains_every_point_of_the_ball(x, rad, t):
-    m, r = K.exp_ball(np.array([x]), np.array([rad]))
+    m, r = E.exp_ball(np.array([x]), np.array([rad]))
     with mpmath.workdps(DPS):
         for s in (-1, t, 1):
             v = mpmath.exp(mpf(x) + s * mpf(rad))
@@ -573,13 +574,13 @@ def test_flow_candidate_is_accurate_on_a_realistic_step():
 
 
 def test_planted_bug_truncated_exp_polynomial(monkeypatch):
-    monkeypatch.setattr(K, "DEG", 8)  # a shorter polynomial with the degree-15 truncation bound
+    monkeypatch.setattr(E, "DEG", 8)  # a shorter polynomial with the degree-15 truncation bound
     assert not exp_is_sound([0.34, -0.34, 0.3])
 
 
 def test_planted_bug_expm1_too_small(monkeypatch):
-    monkeypatch.setattr(K, "expm1_up", lambda d: np.asarray(d, dtype=np.float64))  # e^d - 1 > d
-    m, r = K.exp_ball(np.array([0.0]), np.array([0.5]))
+    monkeypatch.setattr(E, "expm1_up", lambda d: np.asarray(d, dtype=np.float64))  # e^d - 1 > d
+    m, r = E.exp_ball(np.array([0.0]), np.array([0.5]))
     with mpmath.workdps(DPS):
         assert abs(mpmath.exp(mpmath.mpf(0.5)) - mpf(m[0])) > mpf(r[0])
 
@@ -741,11 +742,11 @@ def test_flow_file_center_differing_in_the_last_bit_needs_a_radius_covering_it()
 @settings(max_examples=200, deadline=None)
 @given(x=st.floats(min_value=-745.0, max_value=709.0))
 def test_range_reduction_error_is_bounded(x):
-    k, r, rr = K.reduce_ln2(np.array([x]))
-    lo, hi = K._LN2_LO, K._LN2_HI
+    k, r, rr = E.reduce_ln2(np.array([x]))
+    lo, hi = E._LN2_LO, E._LN2_HI
     ex = [Fraction(x) - Fraction(float(k[0])) * l - Fraction(float(r[0])) for l in (lo, hi)]
     assert max(abs(e) for e in ex) <= Fraction(float(rr[0]))
-    assert abs(float(r[0])) <= K.RHO
+    assert abs(float(r[0])) <= E.RHO
 
 
 @settings(max_examples=300, deadline=None)

@@ -132,3 +132,28 @@ def test_no_test_module_imports_another_test_module():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             bad += [f"{f.name}: {n}" for n in names if n.split(".")[0].startswith("test_")]
     assert not bad, bad
+
+
+#: "no module above ~400 lines" (issue 10), with the tolerance the "~" allows
+MAX_MODULE_LINES = 430
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_module_above_the_size_limit():
+    big = {m: n for m, p in MODS.items() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert big == {}
+
+
+def test_every_long_function_says_why():
+    """A function above MAX_FUNCTION_LINES carries a ``# long: <reason>`` comment at the top of its body."""
+    bad = []
+    for m, p in MODS.items():
+        src = p.read_text().splitlines()
+        for node in ast.walk(ast.parse("\n".join(src))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                first = node.body[0].end_lineno if ast.get_docstring(node) else node.lineno
+                head = src[first:first + 3]
+                if n > MAX_FUNCTION_LINES and not any(line.strip().startswith("# long:") for line in head):
+                    bad.append(f"{m}.{node.name} ({n} lines)")
+    assert bad == []

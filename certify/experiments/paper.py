@@ -127,6 +127,47 @@ def run_paper_experiment(out_dir, *, arch: str = "64", loss: str = "square", rat
     :class:`certify.UsageError` on bad input."""
     t_start = time.perf_counter()
     arch = str(arch)
+    source, steps, every, rs, eta0 = _arguments(arch, loss, ratios, steps, every, eta0, problem)
+    prob = certify.load_problem(problem if problem is not None else source)
+    prob.loss.require_certified("paper experiment")  # before any output is written
+    out = _io.prepare_dir(out_dir)
+    name = prob.name or str(source)
+    differences = _differences(problem, loss, arch, name)
+
+    def prog(label):  # the tasks of one run under its label: "gap eta0/2 GF enclosure"
+        return certify.RelabelledProgress(progress, lambda task: f"{label} {task}")
+
+    runs, certs = _gap_runs(prob, rs, eta0, steps, every, out, prog)  # 1. the GD-GF gap of every run
+    t0 = time.perf_counter()  # 2. the certified distance between runs (S4.7)
+    dist = certify.certify_distance(prob, eta0, steps, tuple(rs), every=every,
+                                    progress=prog("distance")) if rs else None
+    dsecs = time.perf_counter() - t0
+    dpath = out / "distance.json"
+    if dist is not None:
+        _require_non_vacuous(dist, prob)
+        certify.write_json_atomic(dpath, dist.to_json())
+    # 3. table, figure, report
+    rows = _rows(prob, runs, certs, dist, every, eta0)
+    table = _io.write_csv(out / "paper.csv", CSV_HEADER, rows)
+    figure = _plot(out / "paper.png", name, runs, certs, dist, eta0, differences)
+    checks = _check_all([r.certificate for r in runs] + ([dpath] if dist is not None else [])) if check else []
+    last = dist.points if dist is not None else None
+    from_init = last[0][-1].from_init if last else (math.nan, math.nan)
+    dist_at_T = tuple((dist.ratios[i], last[i][-1].dist) for i in range(1, len(last))) if last else ()
+    res = PaperResult(
+        out_dir=out, problem=name, arch=arch if problem is None else "custom", eta0=eta0, steps=steps, every=every,
+        ratios=tuple(rs), runs=tuple(runs), distance_certificate=dpath if dist is not None else None, distance_seconds=dsecs,
+        from_init_at_T=from_init, dist_at_T=dist_at_T,
+        max_dist_upper=dist.max_dist_upper if dist is not None else 0.0, figure=figure, table=table,
+        report=out / "report.txt", seconds=time.perf_counter() - t_start, checks=tuple(checks),
+        differences=differences,
+    )
+    _io.write_text(res.report, format_report(res))
+    return res
+
+
+def _arguments(arch, loss, ratios, steps, every, eta0, problem):
+    """``(source, steps, every, ratios, eta0)`` validated (:class:`certify.UsageError` otherwise)."""
     if problem is None:
         if arch not in ARCHS:
             raise certify.UsageError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
@@ -141,7 +182,6 @@ def run_paper_experiment(out_dir, *, arch: str = "64", loss: str = "square", rat
     every = max(1, steps // 40) if every is None else every
     if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or not 1 <= every <= steps:
         raise certify.UsageError(f"every must be an integer in [1, steps={steps}], got {every!r}")
-    every = int(every)
     rs = []
     for r in ratios:
         if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 2:
@@ -150,24 +190,23 @@ def run_paper_experiment(out_dir, *, arch: str = "64", loss: str = "square", rat
             rs.append(int(r))
     if not (isinstance(eta0, (int, float)) and math.isfinite(eta0) and eta0 > 0):
         raise certify.UsageError(f"eta0 must be a finite number > 0, got {eta0!r}")
-    eta0 = float(eta0)
-    prob = certify.load_problem(problem if problem is not None else source)
-    prob.loss.require_certified("paper experiment")  # before any output is written
-    out = _io.prepare_dir(out_dir)
-    name = prob.name or str(source)
-    if problem is None:
-        differences = (DIFFERENCES if loss == "square" else DIFFERENCES_CE) + (("network: 64-50-50-10 on 8x8 inputs instead of 784-50-50-10 (--arch 784 runs the "
-                                      "paper's size on the digits upsampled to 28x28)",) if arch == "64" else
-                                     ("inputs: those 8x8 images upsampled to 28x28 by linear interpolation with "
-                                      "dyadic weights (MNIST's input size), not MNIST's own 28x28 images",))
-    else:
-        differences = (f"problem: {name} instead of the paper's 784-50-50-10 linear network on 1000 MNIST images "
-                       "with cross-entropy",)
+    return source, steps, int(every), rs, float(eta0)
 
-    def prog(label):  # the tasks of one run under its label: "gap eta0/2 GF enclosure"
-        return certify.RelabelledProgress(progress, lambda task: f"{label} {task}")
 
-    # ---- 1. the certified GD-GF gap of every run --------------------------------
+def _differences(problem, loss, arch, name) -> tuple:
+    """How this run differs from the paper's experiment (the report and the figure say it)."""
+    if problem is not None:
+        return (f"problem: {name} instead of the paper's 784-50-50-10 linear network on 1000 MNIST images "
+                "with cross-entropy",)
+    return (DIFFERENCES if loss == "square" else DIFFERENCES_CE) + (
+        ("network: 64-50-50-10 on 8x8 inputs instead of 784-50-50-10 (--arch 784 runs the "
+         "paper's size on the digits upsampled to 28x28)",) if arch == "64" else
+        ("inputs: those 8x8 images upsampled to 28x28 by linear interpolation with "
+         "dyadic weights (MNIST's input size), not MNIST's own 28x28 images",))
+
+
+def _gap_runs(prob, rs, eta0, steps, every, out, prog):
+    """The certified GD-GF gap at ``eta0`` and at ``eta0 / r``, each written to ``gap-r{r}.json``."""
     runs, certs = [], []
     for r in [1] + rs:
         eta = eta0 if r == 1 else eta0 / r
@@ -185,58 +224,39 @@ def run_paper_experiment(out_dir, *, arch: str = "64", loss: str = "square", rat
         runs.append(PaperRun(r, eta, steps * r, path, secs, (last.gap_lower, last.gap_upper), cert.max_gap_upper,
                              float(last.loss), max(c.r for c in cert.checkpoints)))
         certs.append(cert)
+    return runs, certs
 
-    # ---- 2. the certified distance between runs (S4.7) --------------------------
-    t0 = time.perf_counter()
-    dist = certify.certify_distance(prob, eta0, steps, tuple(rs), every=every,
-                                    progress=prog("distance")) if rs else None
-    dsecs = time.perf_counter() - t0
-    dpath = out / "distance.json"
-    if dist is not None:
-        for i, pts in enumerate(dist.points):
-            for p in pts:
-                if p.k == 0:
-                    continue
-                checks = [("distance from the initialisation", p.from_init,
-                           _float_dist(dist.runs[i].checkpoints[pts.index(p)].theta, prob.theta0))]
-                if p.dist is not None:
-                    checks.append((f"distance between the eta0 and {_label(dist.ratios[i])} runs", p.dist,
-                                   _float_dist(dist.runs[0].checkpoints[pts.index(p)].theta,
-                                               dist.runs[i].checkpoints[pts.index(p)].theta)))
-                for what, (lo, hi), est in checks:
-                    if not (lo > 0 or est == 0) or not math.isfinite(hi):
-                        raise certify.NotCertified(
-                            p.k, float(p.t), f"the certified bracket of the {what} is vacuous ([{lo:.3g}, {hi:.3g}] "
-                            f"around {est:.3g})", "use fewer steps or a smaller problem")
-        certify.write_json_atomic(dpath, dist.to_json())
 
-    # ---- 3. table, figure, report -------------------------------------------------
-    rows = _rows(prob, runs, certs, dist, every, eta0)
-    table = _io.write_csv(out / "paper.csv", CSV_HEADER, rows)
-    figure = _plot(out / "paper.png", name, runs, certs, dist, eta0, differences)
+def _require_non_vacuous(dist, prob) -> None:
+    """Every certified distance bracket (from the initialisation, between runs) is informative."""
+    for i, pts in enumerate(dist.points):
+        for p in pts:
+            if p.k == 0:
+                continue
+            checks = [("distance from the initialisation", p.from_init,
+                       _float_dist(dist.runs[i].checkpoints[pts.index(p)].theta, prob.theta0))]
+            if p.dist is not None:
+                checks.append((f"distance between the eta0 and {_label(dist.ratios[i])} runs", p.dist,
+                               _float_dist(dist.runs[0].checkpoints[pts.index(p)].theta,
+                                           dist.runs[i].checkpoints[pts.index(p)].theta)))
+            for what, (lo, hi), est in checks:
+                if not (lo > 0 or est == 0) or not math.isfinite(hi):
+                    raise certify.NotCertified(
+                        p.k, float(p.t), f"the certified bracket of the {what} is vacuous ([{lo:.3g}, {hi:.3g}] "
+                        f"around {est:.3g})", "use fewer steps or a smaller problem")
+
+
+def _check_all(paths) -> list:
+    """Re-verify each certificate with the independent checker: ``(name, valid, seconds)``."""
     checks = []
-    if check:
-        for p in [r.certificate for r in runs] + ([dpath] if dist is not None else []):
-            t0 = time.perf_counter()
-            rep = certify.check_file(p)
-            checks.append((p.name, bool(rep.valid), time.perf_counter() - t0))
-            if not rep.valid:
-                raise certify.NotCertified(None, 0.0, f"the independent checker rejected {p}: "
-                                           f"{rep.failures[0] if rep.failures else 'invalid'}",
-                                           "report this as a bug")
-    last = dist.points if dist is not None else None
-    from_init = last[0][-1].from_init if last else (math.nan, math.nan)
-    dist_at_T = tuple((dist.ratios[i], last[i][-1].dist) for i in range(1, len(last))) if last else ()
-    res = PaperResult(
-        out_dir=out, problem=name, arch=arch if problem is None else "custom", eta0=eta0, steps=steps, every=every,
-        ratios=tuple(rs), runs=tuple(runs), distance_certificate=dpath if dist is not None else None, distance_seconds=dsecs,
-        from_init_at_T=from_init, dist_at_T=dist_at_T,
-        max_dist_upper=dist.max_dist_upper if dist is not None else 0.0, figure=figure, table=table,
-        report=out / "report.txt", seconds=time.perf_counter() - t_start, checks=tuple(checks),
-        differences=differences,
-    )
-    _io.write_text(res.report, format_report(res))
-    return res
+    for p in paths:
+        t0 = time.perf_counter()
+        rep = certify.check_file(p)
+        checks.append((p.name, bool(rep.valid), time.perf_counter() - t0))
+        if not rep.valid:
+            raise certify.NotCertified(None, 0.0, f"the independent checker rejected {p}: "
+                                       f"{rep.failures[0] if rep.failures else 'invalid'}", "report this as a bug")
+    return checks
 
 
 def _rows(prob, runs, certs, dist, every, eta0):

@@ -153,6 +153,8 @@ def certify_block(cert, ref, block, state, eta, s_G, N, split=None):
     (partial-product norms widened by the block's largest drift, S3.1 pieces)
     are computed once; each segment's curvature uses ``||G||_2 <= g_ref +
     gdiff_k`` at its own iterate (:func:`_segment_tube`)."""
+    # long: the block constants, then the r/e recursions segment by segment in the contract's order
+    # (gap-v2.md section 2); the checker replays the same sequence
     e_at = state.setdefault("e_at", {0: 0.0})
     r_at = state.setdefault("r_at", {0: 0.0})
     # drift before step k: cumulative step norms since the reference (triangle inequality)

@@ -58,6 +58,8 @@ class GDStepper:
     def step(self, Ws):
         """One float GD step (section 1); returns ``(loss estimate, new Ws, round)``
         with ``round`` the norm-wise bound of section 2 (before claim slack)."""
+        # long: the float step and its error propagation follow gap-v2.md sections 1-2 operation by
+        # operation; split, each bound would sit apart from the product it bounds
         N, eta = self.N, self.eta
         # ---- the float step (this defines the iterates) ----
         P = [Ws[0]]
