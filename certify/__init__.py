@@ -32,7 +32,7 @@ from .gap import SmallStepStudy, concave_gap, gap_against_t, gap_table, required
 from .symbolic import derivation_report
 from .curvature.s32 import gradient_ball, hessian_ball, lambda_min_enclosure, s31_vs_s32
 from .flow.estimate import FlowEstimate, integrate_gf
-from ._atomic import dumps_json, write_bytes_atomic, write_json_atomic
+from .certificates.writing import dumps_json, write_bytes_atomic, write_json_atomic
 from ._progress import NullProgress, Progress, RelabelledProgress, RichProgress
 from ._plot import plot_conditions, plot_curvature, plot_flow, plot_gap, plot_smallstep
 from .check import CheckReport, check_certificate, check_file, format_report, schema

@@ -143,16 +143,3 @@ def float_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     d_hi = hi(arb(hi(S)).sqrt() / (1 - arb(U)))
     d_lo = max(0.0, lo(arb(max(0.0, lo(S))).sqrt() / (1 + arb(U))))
     return d_lo, d_hi
-
-
-def provenance() -> dict:
-    """The provenance block of every certificate (tool and library versions)."""
-    import platform
-
-    import flint
-    import mpmath
-
-    from ._version import __version__
-
-    return {"certify": __version__, "numpy": np.__version__, "python-flint": flint.__version__,
-            "mpmath": mpmath.__version__, "python": platform.python_version()}

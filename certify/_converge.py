@@ -169,7 +169,7 @@ class ConvergeResult:
         re-derives (schema ``certify/schemas/converge-v1.json``).  The search
         record (``trials``), ACGH19's bound and ``t_gf`` are reported by the
         CLI, not certified, and so not written."""
-        from ._claims import provenance
+        from .certificates.provenance import provenance
 
         schema = _contract()
         return {

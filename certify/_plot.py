@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import write_bytes_atomic
+from .certificates.writing import write_bytes_atomic
 
 #: one palette: what a colour means is the same in every figure
 CERTIFIED = "tab:blue"

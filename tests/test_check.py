@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from certify import CertificateError, certify_gap, load_problem, problem_from_dict
-from certify._atomic import dumps_json
+from certify.certificates.writing import dumps_json
 from certify.cli import main
 
 check = pytest.importorskip("certify.check")

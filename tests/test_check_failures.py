@@ -20,7 +20,7 @@ import pytest
 
 import certify
 from certify import problem_from_dict
-from certify._atomic import dumps_json  # as the tool writes its files (keys sorted)
+from certify.certificates.writing import dumps_json  # as the tool writes its files (keys sorted
 from certify.check import CAP, check_certificate, format_report
 from certify.check._report import Tally, doc_position
 from certify.cli import main

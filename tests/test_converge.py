@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certify import Outcome, problem_from_dict
-from certify._atomic import dumps_json
+from certify.certificates.writing import dumps_json
 from certify._converge import gf_time_to_eps, loss_upper_on_ball, translate
 from certify.check import check_certificate
 

@@ -20,7 +20,7 @@ from certify.check import check_certificate
 from helpers.independent import hessian_ad
 from certify.proofs.s3_4_data_weighted import gauss_newton_matrix
 
-from certify._atomic import dumps_json
+from certify.certificates.writing import dumps_json
 from certify.gap.blocks import make_ref
 from certify._lossdata import data_bounds, data_split
 from certify.bounds.s31 import Tube, arb_prec

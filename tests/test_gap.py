@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certify import certify_gap, problem_from_dict
-from certify._atomic import dumps_json
+from certify.certificates.writing import dumps_json
 from certify.cli import main
 from helpers.reference import diagonal_instance, signed_perm  # noqa: F401
 

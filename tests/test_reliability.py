@@ -281,7 +281,7 @@ def test_out_naming_an_existing_folder(cmd, p8, tmp_path, capsys):
 
 def test_atomic_writer_refuses_a_folder_without_leftovers(tmp_path):
     from certify import UsageError
-    from certify._atomic import write_json_atomic
+    from certify.certificates.writing import write_json_atomic
 
     (tmp_path / "d").mkdir()
     with pytest.raises(UsageError, match="existing folder"):
@@ -367,7 +367,7 @@ from certify.check import check_certificate  # noqa: E402
 @pytest.fixture(scope="module")
 def converge_doc():
     from certify import load_problem
-    from certify._atomic import dumps_json
+    from certify.certificates.writing import dumps_json
     from certify._converge import translate
 
     tr = translate(load_problem(P8), 0.1, 0.01)

@@ -17,7 +17,7 @@ import pytest
 
 import certify
 from certify import problem_from_dict
-from certify._atomic import dumps_json
+from certify.certificates.writing import dumps_json
 from certify.gap.blocks import make_ref
 from certify._lossdata import data_bounds
 from certify.bounds.s31 import Tube, arb_prec

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .. import _limits as L
-from .._atomic import check_writable
+from ..certificates.writing import check_writable
 from .._errors import UsageError
 
 # which --max-... options each command has

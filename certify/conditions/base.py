@@ -90,7 +90,7 @@ class ConditionsReport:
         raise KeyError(name)
 
     def to_json(self) -> dict:
-        from .._claims import provenance
+        from ..certificates.provenance import provenance
 
         return {
             "schema": SCHEMA,

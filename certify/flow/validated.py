@@ -261,7 +261,7 @@ def _checkpoint(problem, t, centers, e, nsteps, backend) -> FlowCheckpoint:
 def flow_to_json(enc: FlowEnclosure) -> dict:
     """The ``certify/flow-v1`` document (SPEC S6 conventions: floats round-trip,
     radii are rigorous upper bounds in the 2-norm of the flattened parameters)."""
-    from .._claims import provenance
+    from ..certificates.provenance import provenance
     from ..arith._arb import exact_decimal as _exact_center_string
 
     high = enc.prec > 53

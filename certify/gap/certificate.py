@@ -10,7 +10,8 @@ from fractions import Fraction
 import numpy as np
 
 from .._claims import hi, lo
-from .._claims import claim_down, claim_up, float_distance, provenance
+from .._claims import claim_down, claim_up, float_distance
+from ..certificates.provenance import provenance
 from .._claims import frac_str as _frac_str
 from .._lossdata import split_to_json
 from .._problem import Problem

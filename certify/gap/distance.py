@@ -23,7 +23,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._claims import claim_down, claim_up, float_distance, frac_str, hi, lo, provenance
+from .._claims import claim_down, claim_up, float_distance, frac_str, hi, lo
+from ..certificates.provenance import provenance
 from .._errors import UsageError
 from .run import gd_balls
 from .._lossdata import split_to_json

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 import certify  # noqa: E402
 from certify import Objective, problem_from_dict
-from certify._atomic import dumps_json
+from certify.certificates.writing import dumps_json
 from certify.flow import enclose_flow
 
 

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ._errors import UsageError
+from .._errors import UsageError
 
 
 def check_writable(path: str | os.PathLike) -> Path:
