@@ -34,7 +34,6 @@ import numpy as np
 from ._claims import claim_up, hi
 from ._errors import BlowUpError, EnclosureError, UsageError
 from ._problem import Problem, ProblemLike, load_problem
-from ._losskinds import SquareLoss
 from ._progress import Progress, as_progress
 
 SCHEMA = "certify/converge-v1"
@@ -98,7 +97,7 @@ def _arb_loss(problem: Problem, Ws, with_grad: bool = False):
         # cross-entropy / logistic: Arb's own exp/log on the (ball) end-to-end product
         s = loss.kernel.arb_value(P[-1])
         G = loss.kernel.arb_gradient(P[-1]).a if with_grad else None
-    elif isinstance(loss, SquareLoss):
+    elif loss.has_stats:
         X = arb_mat(loss.X.tolist())
         Y = arb_mat(loss.Y.tolist())
         R = P[-1] * X - Y

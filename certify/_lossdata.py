@@ -12,7 +12,7 @@ import numpy as np
 
 from ._claims import claim_up, fro_up, hi
 from ._problem import Problem
-from ._losskinds import SquareLoss, fmpq_to_fractions
+from ._losskinds import fmpq_to_fractions
 from .bounds.spectral import spectral_upper
 
 
@@ -117,7 +117,7 @@ class BackendLoss:
         self.slack = float(slack)  # factor on the rounding-dominated claims (enclose_flow)
         self.N = problem.depth
         loss = problem.loss
-        self.square = isinstance(loss, SquareLoss)
+        self.square = loss.has_stats
         self.kernel = loss.kernel if loss.is_kernel else None  # cross-entropy, logistic (section 8)
         self.kernel_h = None  # float path, kernel losses: where the next step starts (FloatStep._kernel_step)
         self.arb = getattr(ctx, "name", "") == "arb"

@@ -13,7 +13,6 @@ import numpy as np
 
 from .._claims import lo
 from .._problem import Problem, unflatten
-from .._losskinds import SquareLoss
 from ._numeric import _amat, _end_to_end, _inner, _sumsq
 
 
@@ -28,7 +27,7 @@ def _loss_and_hess_form_box(problem: Problem, x: np.ndarray, rad: float, v: np.n
     loss = problem.loss
     if loss.is_kernel:
         return _kernel_loss_and_form(loss.kernel, Ws, v, dims)
-    square = isinstance(loss, SquareLoss)
+    square = loss.has_stats
     if square:
         Sxx, Syx, cc = loss.exact_stats
         Sxx_a, Syx_a, c_a = arb_mat(Sxx), arb_mat(Syx), arb(cc)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._problem import Problem
-from .._losskinds import SquareLoss
 from ._numeric import (_arb, _end_to_end, _hull, _layer_mats, _nonneg, _pair, _phi_arb, _q, _qmat, _sqrt, _sumsq,
                        certainly_positive)
 from .base import Hypothesis, Status, _set_margin
@@ -52,7 +51,7 @@ def _target(problem: Problem):
     if loss.is_kernel:
         return None, whitened_only(loss.kind, "ACGH19 Theorem 1 (PAPER.md section 4) measures the deficiency "
                                               "margin c = sigma_min(Phi) - ||W_{N:1}(0) - Phi||_F against its target")
-    if not isinstance(loss, SquareLoss):
+    if not loss.has_stats:
         return _qmat(loss.target), None
     Sxx, Syx, _ = loss.exact_stats
     d0 = Sxx.nrows()
@@ -155,7 +154,7 @@ def check_deficiency(problem: Problem, exact: bool):
         "sigma_min_Phi": _pair(sig),
         "distance_W0_Phi": _pair(R),
         "Phi_frobenius": _pair(phiF),
-        "target": "Phi" if not isinstance(problem.loss, SquareLoss) else "Syx (whitened data)",
+        "target": "Phi" if not problem.loss.has_stats else "Syx (whitened data)",
     }
     d.l0 = _arb(R2) / 2 if isinstance(R2, fmpq) else _nonneg(R2) / 2
     return h, d

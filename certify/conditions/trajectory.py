@@ -23,7 +23,7 @@ import numpy as np
 
 from .._claims import claim_up, hi, lo
 from .._problem import Problem, unflatten
-from .._losskinds import SquareLoss, fmpq_to_fractions
+from .._losskinds import fmpq_to_fractions
 from ._hessian import _loss_and_hess_form_box
 from ._numeric import _arb, _nonneg, _sqrt, certainly_nonpositive, certainly_positive, possibly_positive
 
@@ -134,7 +134,7 @@ def _g_frobenius(problem: Problem, Ws, ctx) -> float:
             P = b @ P
         if problem.loss.is_kernel:  # the loss's rigorous ball of grad l over the ball product
             G = problem.loss.kernel.enclose_gradient(P.mid(), P.r)
-        elif isinstance(problem.loss, SquareLoss):
+        elif problem.loss.has_stats:
             eSxx, eSyx, _ = problem.loss.exact_stats
             G = P @ ctx.matrix(fmpq_to_fractions(eSxx)) - ctx.matrix(fmpq_to_fractions(eSyx))
         else:

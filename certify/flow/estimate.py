@@ -54,7 +54,7 @@ import numpy as np
 
 from .._errors import BlowUpError, UsageError
 from .._problem import Problem
-from .._losskinds import SquareLoss, fmpq_to_fractions
+from .._losskinds import fmpq_to_fractions
 from .base import horner_balls
 from .series import GradientSeries
 from .._claims import frac_str as _frac_str
@@ -182,7 +182,7 @@ def _log_norm(mats) -> float:
 
 def _log_norm_target(problem: Problem) -> float:
     loss = problem.loss
-    a = loss.target if not isinstance(loss, SquareLoss) else loss.float_stats[1]
+    a = loss.target if not loss.has_stats else loss.float_stats[1]
     return float(np.linalg.norm(np.asarray(a, dtype=np.float64)))
 
 
@@ -332,7 +332,7 @@ def _arguments(problem, t_end, dps, prec, checkpoints, tol, order, max_steps, ma
 def _loss_callbacks(problem, ctx):
     """``(g0, glin)`` of the recursion (:class:`certify.flow.series.GradientSeries`) in Arb."""
     loss = problem.loss
-    if isinstance(loss, SquareLoss):
+    if loss.has_stats:
         Sxx_f, Syx_f, _ = loss.exact_stats
         Sxx, Syx = ctx.matrix(fmpq_to_fractions(Sxx_f)), ctx.matrix(fmpq_to_fractions(Syx_f))
         return (lambda P: (P @ Sxx - Syx).center()), (lambda P: (P @ Sxx).center())

@@ -13,7 +13,6 @@ from .._claims import hi
 from .._claims import U, claim_up, claim_up_array, claim_up_fast, up
 from .._errors import BlowUpError, NotCertified
 from .._lossdata import data_bounds
-from .._losskinds import SquareLoss
 from ..bounds.spectral import spectral_upper
 
 
@@ -63,7 +62,7 @@ def make_ref(k, Ws, problem, ctx, split=None) -> Reference:
         base, E2E = base_at_point(B, lambda M: claim_up(spectral_upper(M)))
         if problem.loss.is_kernel:
             G = problem.loss.kernel.enclose_gradient(E2E.m, E2E.r)  # over the ball product (section 8)
-        elif isinstance(problem.loss, SquareLoss):
+        elif problem.loss.has_stats:
             Sxx_b, Syx_b = data_bounds(problem)[1]
             G = E2E @ Sxx_b - Syx_b
         else:

@@ -10,7 +10,6 @@ import numpy as np
 from .._claims import TINY, U, fro_up, up
 from .._lossdata import stat_errors
 from .._problem import Problem
-from .._losskinds import SquareLoss
 from ..losses.fast import gradient_with_error
 
 
@@ -23,7 +22,7 @@ class GDStepper:
     def __init__(self, problem: Problem, eta: float):
         self.N = problem.depth
         self.eta = eta
-        self.square = isinstance(problem.loss, SquareLoss)
+        self.square = problem.loss.has_stats
         self.kernel = problem.loss.kernel if problem.loss.is_kernel else None
         if self.kernel is not None:
             self.s_F = problem.loss.constants[1]  # >= sup ||Hl||_2 (section 8)
