@@ -110,6 +110,21 @@ def fro_up(X: np.ndarray) -> float:
     return math.nextafter(math.sqrt(s), math.inf)
 
 
+def as_arb(x):
+    """``x`` as a python-flint ``arb``, exactly: a :class:`fractions.Fraction` through ``fmpq``; an
+    ``arb`` unchanged; ints (numpy's too), floats and ``fmpq`` by ``arb(x)`` (exact for them).  The one converter
+    the producer's rigorous code uses."""
+    from flint import arb, fmpq
+
+    if isinstance(x, arb):
+        return x
+    if isinstance(x, Fraction):
+        return arb(fmpq(x.numerator, x.denominator))
+    if isinstance(x, np.integer):
+        x = int(x)
+    return arb(x)
+
+
 def hi(a) -> float:
     """A float >= every point of the python-flint ``arb`` ball ``a``
     (``float(arb)`` rounds to nearest, so take the endpoint and step outward)."""

@@ -31,7 +31,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._claims import claim_up, hi
+from ._claims import as_arb, claim_up, hi
 from ._errors import BlowUpError, EnclosureError, UsageError
 from ._problem import Problem, ProblemLike, load_problem
 from ._progress import Progress, as_progress
@@ -302,7 +302,7 @@ def translate(problem: ProblemLike, eps: float, eta: float, t_gf: Fraction | Non
         return Translation(Outcome.GAP_NOT_CERTIFIED, None, f"gap not certified: {e}")
     last = cert.checkpoints[-1]
     gf_up = loss_upper_on_ball(problem, last.gf_center, last.gf_radius)
-    R = claim_up(hi(_arb(last.gf_radius) + _arb(last.gap_upper)))
+    R = claim_up(hi(as_arb(last.gf_radius) + as_arb(last.gap_upper)))
     gd_up = loss_upper_on_ball(problem, last.gf_center, R)
     res = ConvergeResult(problem, eps, eta, K, t_gf, claim_up(gf_up), claim_up(gd_up), R, cert)
     if gf_up > eps / 2:
@@ -311,12 +311,6 @@ def translate(problem: ProblemLike, eps: float, eta: float, t_gf: Fraction | Non
         return Translation(Outcome.GD_LOSS_TOO_HIGH, None,
                            f"GD loss bound {gd_up:.3g} exceeds eps (gap {last.gap_upper:.3g})")
     return Translation(Outcome.CERTIFIED, res, "ok")
-
-
-def _arb(x):
-    from flint import arb
-
-    return arb(x)
 
 
 def acgh19_eta(problem: ProblemLike) -> Acgh19Step:

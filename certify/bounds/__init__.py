@@ -3,9 +3,9 @@ of ball matrices (:mod:`certify.bounds.spectral`), the S3.1 curvature family
 (:mod:`certify.bounds.s31`) and the Gronwall step (:mod:`certify.bounds.gronwall`).  Every number
 returned is an upper bound, rounded outward."""
 
-from .gronwall import as_arb, gronwall_update
+from .gronwall import gronwall_update
 from .s31 import BaseNorms, DataSplit, Tube, base_at_point, center_norms, mu_upper, s31_on_tube
 from .spectral import spectral_upper
 
-__all__ = ["BaseNorms", "DataSplit", "Tube", "as_arb", "base_at_point", "center_norms", "gronwall_update",
+__all__ = ["BaseNorms", "DataSplit", "Tube", "base_at_point", "center_norms", "gronwall_update",
            "mu_upper", "s31_on_tube", "spectral_upper"]

@@ -3,19 +3,8 @@ with curvature bound ``mu`` and defect ``delta``, in Arb, rounded outward."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-
+from .._claims import as_arb
 from .._claims import hi as _hi
-
-
-def as_arb(x):
-    from flint import arb
-
-    if isinstance(x, Fraction):
-        from flint import fmpq
-
-        return arb(fmpq(x.numerator, x.denominator))
-    return arb(x)
 
 
 def gronwall_update(e0: float, mu: float, delta: float, h) -> float:

@@ -51,7 +51,7 @@ import numpy as np
 
 from typing import Sequence
 
-from .._claims import hi
+from .._claims import as_arb, hi
 from .spectral import spectral_upper
 
 #: working precision (bits) of every derived tube constant; the checker uses the same
@@ -69,12 +69,6 @@ def arb_prec(bits: int = PREC):
         yield
     finally:
         ctx.prec = old
-
-
-def _arb(x):
-    from flint import arb
-
-    return x if not isinstance(x, (int, float)) else arb(x)
 
 
 @dataclass(frozen=True)
@@ -134,7 +128,7 @@ class BaseNorms:
         from flint import arb
 
         N = self.N
-        m = [_arb(x) for x in layer_motion]
+        m = [as_arb(x) for x in layer_motion]
         out = {}
         for (b, a), s in self.sigma.items():
             hp, lp = arb(1), arb(1)
@@ -143,7 +137,7 @@ class BaseNorms:
                 lp *= self.sigma[(l + 1, l + 1)]
             mot = hp - lp
             if product_motion is not None and (b, a) in product_motion and a < b:
-                own = _arb(product_motion[(b, a)])
+                own = as_arb(product_motion[(b, a)])
                 if hi(own) < hi(mot):
                     mot = own
             out[(b, a)] = s + mot
@@ -237,7 +231,7 @@ class Tube:
 
         self.N = N = base.N
         self.base = base
-        self.X = [_arb(v) for v in x]
+        self.X = [as_arb(v) for v in x]
         self.nu = [base.sigma[(l, l)] for l in range(1, N + 1)]
         self._memo = {}
         hp, lp = arb(1), arb(1)
@@ -267,10 +261,10 @@ class Tube:
         data-weighted form of the module docstring (S3.4-data), never larger."""
         from flint import arb
 
-        sG = _arb(s_G)
+        sG = as_arb(s_G)
         if split is None or self.base.uvec is None:
             return sG * self.a2
-        c, s_r = _arb(split.c), _arb(split.s_r)
+        c, s_r = as_arb(split.c), as_arb(split.s_r)
         tot = arb(0)
         for j in range(1, self.N + 1):
             a = self.pn(self.N, j + 1)
@@ -300,7 +294,7 @@ class Tube:
 
     def g_tube(self, g, s_G):
         """``>= ||G(z)||_2`` on the tube from ``g >= sup ||G||_2`` on the base set."""
-        return _arb(g) + _arb(s_G) * self.dE
+        return as_arb(g) + as_arb(s_G) * self.dE
 
     def _weight_gain(self):
         """S3.1-G (proofs/s3_1_g_weighted.py): ``D_ij = min(0, gw_ij - s0_ij) pn(j-1, i+1)``
@@ -352,7 +346,7 @@ class Tube:
 
     def beta(self, mu, s_G, split: DataSplit | None = None):
         """``>= ||Hf||_2`` on the tube (arb), from its ``mu``."""
-        return self.gauss_newton(s_G, split) + _arb(mu)
+        return self.gauss_newton(s_G, split) + as_arb(mu)
 
 
 def mu_upper(tube: Tube, g, s_G) -> float:

@@ -20,6 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._claims import as_arb
 from .._problem import Problem
 
 MAX_EXACT_FLOPS = 5e7  # exact rational products up to this many multiplications, Arb balls beyond
@@ -118,16 +119,6 @@ def _phi_arb(Phi):
     return arb_mat(Phi)
 
 
-def _arb(x):
-    from flint import arb, fmpq
-
-    if isinstance(x, Fraction):
-        return arb(fmpq(x.numerator, x.denominator))
-    if isinstance(x, fmpq):
-        return arb(x)
-    return arb(x)
-
-
 def _sumsq(M):
     """Sum of squares of the entries (``fmpq`` exactly or ``arb``)."""
     s = 0
@@ -177,7 +168,7 @@ def _pos_power(a, p):
     a = _nonneg(a)
     if certainly_nonpositive(a):
         return arb(0)
-    pe = _arb(p)
+    pe = as_arb(p)
     if certainly_positive(a):
         return a ** pe
     return _hull(arb(0), arb(a.upper()) ** pe)

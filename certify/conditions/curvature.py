@@ -9,7 +9,7 @@ import numpy as np
 
 from .._claims import claim_up, hi
 from .._problem import Problem
-from ._numeric import _arb
+from .._claims import as_arb
 from .base import Hypothesis, Status
 
 
@@ -28,7 +28,7 @@ def check_curvature(problem: Problem, traj, traj_reason) -> Hypothesis:
     int_s3 = arb(0)
     seg_list = []
     for seg in traj.segments:
-        dt = _arb(seg.t1 - seg.t0)
+        dt = as_arb(seg.t1 - seg.t0)
         int_m += arb(seg.base["mu"]) * dt
         int_s3 += arb(seg.base["s3"]) * dt
         seg_list.append([float(seg.t0), float(seg.t1), seg.base["mu"]])

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._problem import Problem
-from ._numeric import (_arb, _end_to_end, _hull, _layer_mats, _nonneg, _pair, _phi_arb, _q, _qmat, _sqrt, _sumsq,
+from .._claims import as_arb
+from ._numeric import (_end_to_end, _hull, _layer_mats, _nonneg, _pair, _phi_arb, _q, _qmat, _sqrt, _sumsq,
                        certainly_positive)
 from .base import Hypothesis, Status, _set_margin
 
@@ -156,5 +157,5 @@ def check_deficiency(problem: Problem, exact: bool):
         "Phi_frobenius": _pair(phiF),
         "target": "Phi" if not problem.loss.has_stats else "Syx (whitened data)",
     }
-    d.l0 = _arb(R2) / 2 if isinstance(R2, fmpq) else _nonneg(R2) / 2
+    d.l0 = as_arb(R2) / 2 if isinstance(R2, fmpq) else _nonneg(R2) / 2
     return h, d

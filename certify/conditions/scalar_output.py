@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 from .._problem import Problem
-from ._numeric import (_arb, _end_to_end, _hull, _layer_mats, _nonneg, _pair, _phi_arb, _sqrt, _sumsq, _up,
+from .._claims import as_arb
+from ._numeric import (_end_to_end, _hull, _layer_mats, _nonneg, _pair, _phi_arb, _sqrt, _sumsq, _up,
                        certainly_negative, certainly_nonnegative)
 from .base import Hypothesis, Status, _set_exact, _set_margin
 
@@ -64,7 +65,7 @@ def check_scalar_output(problem: Problem, Phi, why, exact: bool, bal: Hypothesis
             h.reason = "W_{N:1}(0) = 0, but " + UNBALANCED
         return h
     s = _sqrt(cross)
-    ang = arb.atan2(s, -_arb(dot) if exact else -dot)
+    ang = arb.atan2(s, -as_arb(dot) if exact else -dot)
     if exact and cross == 0 and dot < 0:
         _set_exact(h, on_ray)
         h.reason = "W_{N:1}(0) lies exactly on the bad ray -x Phi, x > 0"

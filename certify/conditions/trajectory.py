@@ -25,7 +25,8 @@ from .._claims import claim_up, hi, lo
 from .._problem import Problem, unflatten
 from .._losskinds import fmpq_to_fractions
 from ._hessian import _loss_and_hess_form_box
-from ._numeric import _arb, _nonneg, _sqrt, certainly_nonpositive, certainly_positive, possibly_positive
+from .._claims import as_arb
+from ._numeric import _nonneg, _sqrt, certainly_nonpositive, certainly_positive, possibly_positive
 
 
 def tube_constants(ref, d, s_G: float, gF: float, hess_lip: float = 0.0) -> dict:
@@ -162,7 +163,7 @@ def _trajectory(problem: Problem, T: Fraction, times: list) -> _Trajectory:
     for i in range(len(pts) - 1):
         t0, x, r, _, f_hi = pts[i]
         t1, _, _, f_lo_next, _ = pts[i + 1]
-        dt = _arb(Fraction(t1) - Fraction(t0))
+        dt = as_arb(Fraction(t1) - Fraction(t0))
         drop = arb(f_hi) - arb(f_lo_next)
         motion = hi(_sqrt(dt * _nonneg(drop))) if possibly_positive(drop) else 0.0
         rho = claim_up(hi(arb(r) + arb(motion)))
@@ -184,8 +185,8 @@ def gronwall_J(rates, dts) -> list:
     J = arb(0)
     out = [J]
     for a, dt in zip(rates, dts):
-        a = _arb(a) if not isinstance(a, arb) else a
-        dt = _arb(Fraction(dt)) if not isinstance(dt, arb) else dt
+        a = as_arb(a) if not isinstance(a, arb) else a
+        dt = as_arb(Fraction(dt)) if not isinstance(dt, arb) else dt
         if certainly_nonpositive(a):
             J = J + dt
         else:

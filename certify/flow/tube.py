@@ -12,7 +12,8 @@ import numpy as np
 from .._claims import U, claim_up
 from .._claims import hi as _hi
 from .._claims import up as _up
-from ..bounds.gronwall import as_arb, gronwall_update
+from .._claims import as_arb
+from ..bounds.gronwall import gronwall_update
 
 
 class NormTM:
