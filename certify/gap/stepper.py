@@ -10,12 +10,8 @@ import numpy as np
 from .._claims import TINY, U, fro_up, up
 from .._lossdata import stat_errors
 from .._problem import Problem
+from ..arith import gamma
 from ..losses.fast import gradient_with_error
-
-
-def _gamma(k: int) -> float:
-    g = k * U / (1.0 - k * U)
-    return g * (1.0 + 4.0 * U)
 
 
 class GDStepper:
@@ -45,13 +41,13 @@ class GDStepper:
         N = self.N
         self._norms = (np.array([1.0 + 2.0 * (m.size + 3) * U for m in mats]),
                        np.array([2.0 * (m.size + 3) * TINY for m in mats]))
-        self._cP = [None] + [(_gamma(Ws[j].shape[1]), _uf(Ws[j].shape[1], P[j])) for j in range(1, N)]
-        self._cS = [(_gamma(Ws[j].shape[0]), _uf(Ws[j].shape[0], S[j])) for j in range(N - 1)] + [None]
-        self._cQ = [(_gamma(Q[N - 1].shape[0]), _uf(Q[N - 1].shape[0], Q[j])) for j in range(N - 1)] + [None]
-        self._cg = [None] + [(_gamma(Q[j].shape[1]), _uf(Q[j].shape[1], g[j])) for j in range(1, N)]
+        self._cP = [None] + [(gamma(Ws[j].shape[1]), _uf(Ws[j].shape[1], P[j])) for j in range(1, N)]
+        self._cS = [(gamma(Ws[j].shape[0]), _uf(Ws[j].shape[0], S[j])) for j in range(N - 1)] + [None]
+        self._cQ = [(gamma(Q[N - 1].shape[0]), _uf(Q[N - 1].shape[0], Q[j])) for j in range(N - 1)] + [None]
+        self._cg = [None] + [(gamma(Q[j].shape[1]), _uf(Q[j].shape[1], g[j])) for j in range(1, N)]
         if self.square and A is not None:
             k = self.Sxx.shape[0]
-            self._cA = (_gamma(k), _uf(k, A))
+            self._cA = (gamma(k), _uf(k, A))
         self._tiny = [math.sqrt(g[j].size) * 2.0**-1073 for j in range(N)]
 
     def step(self, Ws):
