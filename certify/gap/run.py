@@ -191,12 +191,13 @@ def _certify_gap(problem, eta, steps, every, refresh, progress, stop_when_vacuou
     T = eta_q * steps
     enc = enclose_flow(problem, T, checkpoints=1, eval_times=[eta_q * k for k in ks], on_eval=on_eval,
                        progress=progress)
-    step_of = {}
-    for n, st in enumerate(enc.steps):
-        for k in ks:
-            tk = eta_q * k
-            if st.t0 <= tk <= st.t0 + st.h and k not in step_of:
-                step_of[k] = n
+    step_of, n = {}, 0  # k -> the first flow step containing t_k (ks and the steps are both sorted)
+    for k in ks:
+        tk = eta_q * k
+        while n < len(enc.steps) and enc.steps[n].t0 + enc.steps[n].h < tk:
+            n += 1
+        if n < len(enc.steps) and enc.steps[n].t0 <= tk:
+            step_of[k] = n
     cert.flow = {
         "order": enc.steps[0].order if enc.steps else 0,
         "steps": [s.to_json() for s in enc.steps],
