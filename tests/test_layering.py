@@ -157,3 +157,12 @@ def test_every_long_function_says_why():
                 if n > MAX_FUNCTION_LINES and not any(line.strip().startswith("# long:") for line in head):
                     bad.append(f"{m}.{node.name} ({n} lines)")
     assert bad == []
+
+
+def test_every_subpackage_has_tests():
+    """Tests mirror the layout (issue 10): every sub-package of certify is imported by some test module."""
+    tests = [p.read_text() for p in (ROOT.parent / "tests").glob("test_*.py")]
+    subs = sorted({m.split(".")[1] for m in MODS if m.count(".") >= 1 and MODS[m].name == "__init__.py"
+                   and m.count(".") == 1})
+    untested = [s for s in subs if not any(f"certify.{s}" in t or f"from certify import {s}" in t for t in tests)]
+    assert subs and untested == []
