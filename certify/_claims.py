@@ -110,6 +110,11 @@ def fro_up(X: np.ndarray) -> float:
     return math.nextafter(math.sqrt(s), math.inf)
 
 
+#: the producer's default working precision (bits) for Arb and iv computations: the S3.1 tube constants,
+#: the conditions, the S3.2 enclosures, the arb backend of the flow (the checker has its own)
+ARB_PREC = 128
+
+
 def as_arb(x):
     """``x`` as a python-flint ``arb``, exactly: a :class:`fractions.Fraction` through ``fmpq``; an
     ``arb`` unchanged; ints (numpy's too), floats and ``fmpq`` by ``arb(x)`` (exact for them).  The one converter

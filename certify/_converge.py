@@ -31,6 +31,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ._claims import ARB_PREC
 from ._claims import as_arb, claim_up, hi
 from ._errors import BlowUpError, EnclosureError, UsageError
 from ._problem import Problem, ProblemLike, load_problem
@@ -61,7 +62,7 @@ def loss_upper_on_ball(problem: Problem, center: np.ndarray, radius: float) -> f
     from ._lossdata import data_bounds
     from .arith import get_context
 
-    with get_context("arb", prec=128):
+    with get_context("arb", prec=ARB_PREC):
         dims = problem.dims
         rad = arb(0, radius) if radius > 0 else arb(0)
         i = 0

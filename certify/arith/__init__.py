@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+from .._claims import ARB_PREC
 from ._base import Context
 from ._float64 import ETA, F64Mat, gamma, nearest_double, require_finite
 
@@ -38,13 +39,13 @@ def get_context(name: str = "float64", prec: int | None = None) -> Context:
     if name == "arb":
         from ._arb import ArbContext
 
-        return ArbContext(128 if prec is None else int(prec))
+        return ArbContext(ARB_PREC if prec is None else int(prec))
     if name == "iv":
         try:
             from ._iv import IvContext
         except ImportError as e:  # pragma: no cover
             raise UsageError("the iv backend is not available") from e
-        return IvContext(128 if prec is None else int(prec))
+        return IvContext(ARB_PREC if prec is None else int(prec))
     raise UsageError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 

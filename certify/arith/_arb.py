@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._claims import ARB_PREC
 from .._claims import hi
 from .._errors import BlowUpError
 from ._base import Context
@@ -177,7 +178,7 @@ class ArbMat:
 class ArbContext(Context):
     name = "arb"
 
-    def __init__(self, prec: int = 128):
+    def __init__(self, prec: int = ARB_PREC):
         from .._errors import UsageError
 
         if prec < 53:

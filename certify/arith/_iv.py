@@ -24,6 +24,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._claims import ARB_PREC
 from .._errors import BlowUpError
 from ._base import Context
 
@@ -318,7 +319,7 @@ class IvContext(Context):
 
     name = "iv"
 
-    def __init__(self, prec: int = 128):
+    def __init__(self, prec: int = ARB_PREC):
         from .._errors import UsageError
 
         if prec < 53:

@@ -51,11 +51,12 @@ import numpy as np
 
 from typing import Sequence
 
+from .._claims import ARB_PREC
 from .._claims import as_arb, hi
 from .spectral import spectral_upper
 
 #: working precision (bits) of every derived tube constant; the checker uses the same
-PREC = 128
+PREC = ARB_PREC
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .._claims import ARB_PREC
 from .. import _limits as L
 from ..certificates.writing import check_writable
 from .._errors import UsageError
@@ -69,7 +70,7 @@ def _flow(args) -> None:
     L.check("checkpoints", args.checkpoints, "--checkpoints")
     L.check("horizon", args.t_end, "--t-end")
     _shortest(args.t_end / args.checkpoints, "--t-end / --checkpoints")
-    prec = (args.prec or 128) if args.backend == "arb" else 53  # (--prec with float64: refused by the command)
+    prec = (args.prec or ARB_PREC) if args.backend == "arb" else 53  # (--prec with float64: refused by the command)
     if args.backend == "arb":
         L.check("prec", prec, "--prec")
     order = args.order or (16 if args.backend == "float64" else max(16, int(0.55 * prec * math.log10(2))))

@@ -7,6 +7,7 @@ import time
 from fractions import Fraction
 from typing import NamedTuple
 
+from .._claims import ARB_PREC
 from .._errors import BlowUpError, EnclosureError, TooLargeError, UsageError
 from .._problem import Problem, load_problem
 from ._numeric import _exact_ok, _prec
@@ -21,7 +22,7 @@ from .scalar_output import check_scalar_output
 from .smoothness import check_smoothness
 from .trajectory import _trajectory
 
-PREC = 128
+PREC = ARB_PREC
 SEGMENTS = 32  # uniform partition of [0, T] for the trajectory bounds (plus the gap checkpoints)
 MAX_GAP_STEPS = 100_000
 DEFAULT_T = 1.0

@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from .._claims import ARB_PREC
 from .._claims import hi, lo
 from .._errors import TooLargeError
 from .._problem import Problem
@@ -188,7 +189,7 @@ def _loss_maps(problem: Problem):
     return _wrap_loss(lambda P: P - Phi), (lambda P: P)
 
 
-def gradient_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec: int = 128) -> list:
+def gradient_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec: int = ARB_PREC) -> list:
     """Per layer, an ``arb_mat`` containing ``grad_j f(z)`` (S2.1) for every ``z`` in
     the box ``|z_i - theta_i| <= radius``."""
     _require(problem, "gradient and Hessian enclosure")
@@ -201,7 +202,7 @@ def gradient_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec
         return [g.a for g in gs.advance()]
 
 
-def hessian_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec: int = 128):
+def hessian_ball(problem: Problem, theta: np.ndarray, radius: float = 0.0, prec: int = ARB_PREC):
     """``arb_mat`` enclosing ``Hf(z)`` for all ``z`` in the box of half-width ``radius``."""
     from flint import arb_mat
 
@@ -267,7 +268,7 @@ def _wrap_loss(fn):
     return lambda P: _Wrap(fn(P.a))
 
 
-def lambda_min_enclosure(H, prec: int = 128) -> tuple[float, float]:
+def lambda_min_enclosure(H, prec: int = ARB_PREC) -> tuple[float, float]:
     """Certified ``[lo, hi]`` containing ``lambda_min`` of every symmetric matrix in
     the ball matrix ``H`` (python-flint ``arb_mat``); see the module docstring."""
     from flint import arb, arb_mat

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .._claims import ARB_PREC
 from .._claims import hi, lo
 from .._errors import UsageError
 
@@ -30,7 +31,7 @@ def concave_gap(mu: float, theta0: float, eta: float, k: int) -> tuple[float, fl
 
     from ..arith import get_context
 
-    with get_context("arb", prec=128):
+    with get_context("arb", prec=ARB_PREC):
         M, E, T0 = arb(mu), arb(eta), arb(theta0)
         gf = T0 * (M * E * k).exp()
         gd = T0 * (1 + E * M) ** k

@@ -38,6 +38,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._claims import ARB_PREC
 from .._errors import BlowUpError, ProblemError, UsageError
 
 
@@ -223,7 +224,7 @@ class Loss:
             self._arb_cache = (arb_mat(self.X.tolist()), arb_mat(self.X.T.tolist()))
         return self._arb_cache
 
-    def arb_value(self, W, prec: int = 128):
+    def arb_value(self, W, prec: int = ARB_PREC):
         """The loss as a python-flint ``arb`` ball containing ``l(W')`` for every ``W'`` in the
         balls ``W`` (an ``arb_mat``, :class:`ArbMat`, float array or ``Fraction`` array)."""
         from ..arith._arb import ArbContext
@@ -234,7 +235,7 @@ class Loss:
             raise BlowUpError("non-finite ball for the loss in Arb arithmetic")
         return v
 
-    def arb_gradient(self, W, prec: int = 128):
+    def arb_gradient(self, W, prec: int = ARB_PREC):
         """``grad l`` as an :class:`certify.arith._arb.ArbMat` (balls containing the gradient at
         every point of the input balls)."""
         from ..arith._arb import ArbContext, ArbMat

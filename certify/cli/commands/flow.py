@@ -6,6 +6,7 @@ import time
 
 import certify
 
+from ..._claims import ARB_PREC
 from ... import _limits
 from ..._errors import CertifyError, UsageError
 from ..output import console, progress_bar, table, thin
@@ -33,7 +34,7 @@ def cmd_flow(args) -> int:
     if args.prec is not None and args.prec < 53:
         raise UsageError(f"--prec must be >= 53, got {args.prec}")
     prob = certify.load_problem(args.problem)
-    prec = args.prec or (128 if args.backend == "arb" else None)
+    prec = args.prec or (ARB_PREC if args.backend == "arb" else None)
     t0 = time.perf_counter()
     enc = _enclose(prob, args, prec)
     doc = certify.flow_to_json(enc)
