@@ -24,13 +24,15 @@ the true threshold (the search itself is a heuristic).
 
 from __future__ import annotations
 
+
 import enum
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
 
+from ._sealed import Sealed
 from ._claims import ARB_PREC
 from ._claims import as_arb, claim_up, hi
 from ._errors import BlowUpError, EnclosureError, UsageError
@@ -151,7 +153,7 @@ class Translation:
 
 
 @dataclass
-class ConvergeResult:
+class ConvergeResult(Sealed):
     problem: Problem
     eps: float
     eta: float
@@ -311,7 +313,7 @@ def translate(problem: ProblemLike, eps: float, eta: float, t_gf: Fraction | Non
     if gd_up > eps:
         return Translation(Outcome.GD_LOSS_TOO_HIGH, None,
                            f"GD loss bound {gd_up:.3g} exceeds eps (gap {last.gap_upper:.3g})")
-    return Translation(Outcome.CERTIFIED, res, "ok")
+    return Translation(Outcome.CERTIFIED, res.seal(), "ok")
 
 
 def acgh19_eta(problem: ProblemLike) -> Acgh19Step:
@@ -391,6 +393,4 @@ def largest_eta(problem: ProblemLike, eps: float, *, eta0: float = 1e-2, rounds:
                 best, lo = r, mid
             else:
                 hi_eta = mid
-    best.trials = trials
-    best.acgh19 = acgh19_eta(problem)
-    return best
+    return replace(best, trials=trials, acgh19=acgh19_eta(problem)).seal()

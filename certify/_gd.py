@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._sealed import Sealed
 from ._derivatives import Objective
 from ._errors import BlowUpError, UsageError
 from ._problem import Problem, flatten, ProblemLike, load_problem
@@ -65,7 +66,7 @@ def check_steps(steps) -> int:
 
 
 @dataclass
-class GDRun:
+class GDRun(Sealed):
     """Float GD iterates at checkpoints ``ks`` (always including 0 and ``steps``)."""
 
     eta: float
@@ -102,7 +103,7 @@ def run_gd(problem: ProblemLike, eta: float, steps: int, *, every: int = 1, prog
     progress.start("GD", steps)
     with np.errstate(over="ignore", invalid="ignore"):
         _iterate(obj, Ws, run, steps, every, eta, progress)
-    return run
+    return run.seal()
 
 
 def _iterate(obj, Ws, run, steps, every, eta, progress):

@@ -19,6 +19,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._sealed import Sealed
 from .._claims import claim_down, claim_up, hi, lo
 from .._problem import Problem
 
@@ -73,7 +74,7 @@ class Hypothesis:
 
 
 @dataclass
-class ConditionsReport:
+class ConditionsReport(Sealed):
     problem: Problem
     eta: float | None
     eps: float | None

@@ -47,7 +47,7 @@ def check_conditions(problem, eta=None, eps=None, t_end=None, *, trajectory: boo
     with _prec(PREC):
         rep = _run(problem, eta, eps, t_end, trajectory, segments)
     rep.seconds = time.perf_counter() - t_start
-    return rep
+    return rep.seal()
 
 
 def _check_pos(x, name):

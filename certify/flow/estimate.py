@@ -52,6 +52,7 @@ from typing import Sequence
 import mpmath
 import numpy as np
 
+from .._sealed import Sealed
 from .._errors import BlowUpError, UsageError
 from .._problem import Problem
 from .._losskinds import fmpq_to_fractions
@@ -86,7 +87,7 @@ class TaylorStep:
 
 
 @dataclass
-class FlowEstimate:
+class FlowEstimate(Sealed):
     """High-precision *estimate* of the gradient flow at the output times.
 
     ``times[i]`` (exact Fractions; ``times[0] = 0``) with ``thetas[i]`` (list
@@ -226,7 +227,7 @@ def integrate_gf(
         _march(res, a, *_loss_callbacks(problem, ctx), [ctx.matrix(np.asarray(w, dtype=np.float64))
                                                          for w in problem.weights])
     res.seconds = time.perf_counter() - started
-    return res
+    return res.seal()
 
 
 def _taylor_step(N, W, g0, glin, p_max, log_tol, log_remaining):

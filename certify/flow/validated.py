@@ -41,6 +41,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .._sealed import Sealed
 from .._claims import claim_up
 from .._claims import frac_str as _frac_str
 from .._claims import up as _up
@@ -54,7 +55,7 @@ from .tube import _vec_norm_up
 
 
 @dataclass
-class FlowStep:
+class FlowStep(Sealed):
     """Per-step data that makes the step re-checkable (S4.1 / S4.3)."""
 
     t0: Fraction
@@ -76,7 +77,7 @@ class FlowStep:
 
 
 @dataclass
-class FlowCheckpoint:
+class FlowCheckpoint(Sealed):
     t: Fraction
     center: list  # float64 array (float64 backend) or list of decimal strings (arb)
     radius: float
@@ -85,7 +86,7 @@ class FlowCheckpoint:
 
 
 @dataclass
-class FlowEnclosure:
+class FlowEnclosure(Sealed):
     problem: Problem
     backend: str
     prec: int
@@ -129,7 +130,7 @@ def enclose_flow(
     progress.start("GF enclosure", float(run.t_end))
     with run.ctx:
         _integrate(res, run, BackendLoss(problem, run.ctx, slack), on_eval, progress)
-    return res
+    return res.seal()
 
 
 @dataclass(frozen=True)

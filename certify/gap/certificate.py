@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._sealed import Sealed
 from .._claims import hi, lo
 from .._claims import claim_down, claim_up, float_distance
 from ..certificates.provenance import provenance
@@ -21,7 +22,7 @@ SCHEMA = "certify/gap-v2"
 
 
 @dataclass
-class GapCheckpoint:
+class GapCheckpoint(Sealed):
     k: int
     t: Fraction
     theta: np.ndarray
@@ -37,7 +38,7 @@ class GapCheckpoint:
 
 
 @dataclass
-class GapCertificate:
+class GapCertificate(Sealed):
     problem: Problem
     eta: float
     steps: int

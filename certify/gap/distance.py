@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._sealed import Sealed
 from .._claims import claim_down, claim_up, float_distance, frac_str, hi, lo
 from ..certificates.provenance import provenance
 from .._errors import UsageError
@@ -42,7 +43,7 @@ STATEMENT = (
 
 
 @dataclass
-class DistancePoint:
+class DistancePoint(Sealed):
     k: int  # iteration of the base run (the other run's iteration is ratio * k)
     t: Fraction  # k * eta0
     from_init: tuple  # (lower, upper) of ||theta_{ratio k} - theta_0|| for this run
@@ -50,7 +51,7 @@ class DistancePoint:
 
 
 @dataclass
-class DistanceCertificate:
+class DistanceCertificate(Sealed):
     problem: Problem
     ratios: list  # 1 first (the base run), then the r's
     runs: list = field(default_factory=list)  # GapCertificate without flow, per run
@@ -132,7 +133,7 @@ def certify_distance(problem: ProblemLike, eta: float, steps: int, ratios=(2, 5,
                 dist = (claim_down(lo_diff(e_lo, rad)), claim_up(hi_sum(e_hi, rad)))
             pts.append(DistancePoint(k, Fraction(eta) * k, fi, dist))
         out.points.append(pts)
-    return out
+    return out.seal()
 
 
 def hi_sum(a: float, b: float) -> float:

@@ -77,7 +77,7 @@ def certify_gap(
     _limits.check("checkpoints", steps // every + 2, "the number of checkpoints")
     _limits.check("horizon", eta * steps, "the horizon eta * steps")
     try:
-        return _certify_gap(problem, eta, steps, every, refresh, progress, stop_when_vacuous)
+        return _certify_gap(problem, eta, steps, every, refresh, progress, stop_when_vacuous).seal()
     except NotCertified as e:
         if e.k is None:
             e.k = int(Fraction(e.t) / Fraction(eta))
@@ -89,7 +89,7 @@ def certify_gap(
             raise NotCertified(e.k, e.t, e.reason + " (no certified checkpoint before it)", e.knob) from e
         cert = _certify_gap(problem, eta, k_end, every, refresh, progress, stop_when_vacuous)
         cert.partial = {"requested_steps": steps, "stopped_at_step": e.k, "reason": str(e)}
-        return cert
+        return cert.seal()
 
 
 GD_TASK = "GD + segment claims"  # the progress task of gd_balls
