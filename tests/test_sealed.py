@@ -66,3 +66,9 @@ def test_unsealed_objects_stay_mutable_for_their_producer():
     with pytest.raises(dataclasses.FrozenInstanceError):
         del r.x
     assert not r.a.flags.writeable and r.x == 2
+
+
+def test_check_report_is_frozen():
+    rep = certify.check_certificate(certify.certify_gap(DEMO, 1e-2, 40, every=20).to_json())
+    assert rep.valid and rep.seconds > 0
+    _frozen(rep, "valid")

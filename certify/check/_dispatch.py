@@ -87,6 +87,5 @@ def check_certificate(doc, strict: bool = False) -> CheckReport:
         ctx.prec = old
     failures = tally.failures(stop)
     n_failures = tally.count + (stop is not None)
-    rep = CheckReport(not failures, tally.n, failures, 0.0, strict, {} if failures else summary, n_failures)
-    rep.seconds = time.perf_counter() - t0
-    return rep
+    return CheckReport(not failures, tally.n, failures, time.perf_counter() - t0, strict, {} if failures else summary,
+                       n_failures)

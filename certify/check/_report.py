@@ -29,7 +29,7 @@ _PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*")
 _PART = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckReport:
     """``valid``; ``checked`` claims confirmed; ``failures`` the messages (at
     most :data:`CAP` failing claims in document order, a line counting the
