@@ -12,17 +12,12 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-
 from .._errors import EnclosureError, NotCertified
-
 
 #: kernel losses: the G Taylor model's remainder is kept below this many units ``2^-prec (1 + ||G_0||_F)``
 KERNEL_REMAINDER_UNITS = 8.0
-
-
+#: kernel losses: at most this many shrinkings of h for the remainder before the step is validated as is
 KERNEL_MAX_HALVINGS = 6
-
-
 #: float path, kernel losses: the next step starts at least this factor above the last accepted one
 KERNEL_GROWTH = 1.125
 
