@@ -264,7 +264,7 @@ def _taylor_step(N, W, g0, glin, p_max, log_tol, log_remaining):
     return coeffs, p, log_h, log_err
 
 
-def _dyadic_down(log_h: float) -> Fraction:
+def _dyadic_below_exp(log_h: float) -> Fraction:
     """``exp(log_h)`` rounded down to a dyadic with a 6-bit mantissa (exact times)."""
     e = math.floor(log_h / LN2)
     mant = math.exp(log_h - e * LN2)  # in [1, 2)
@@ -366,7 +366,7 @@ def _march(res: FlowEstimate, a: _Args, g0, glin, W) -> None:
             raise BlowUpError(
                 f"step size collapsed to {math.exp(max(log_h, -700)):.3g} at t={float(t):.6g}: "
                 "the flow is too violent or blows up; try a shorter t_end")
-        h = _dyadic_down(log_h)
+        h = _dyadic_below_exp(log_h)
         last = False
         if t + h >= t_end:
             h, last = t_end - t, True
